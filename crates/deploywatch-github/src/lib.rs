@@ -1,0 +1,1 @@
+//! deploywatch-github
