@@ -1,1 +1,457 @@
-//! deploywatch-fakehub
+//! A fake GitHub on loopback for tests and the demo fleet: the REST endpoints Deploywatch reads
+//! (branches, workflow runs, deployments, compare, rate limit) plus the OAuth device flow.
+//!
+//! Every REST body starts as the official example from GitHub's OpenAPI description (see
+//! `examples.rs` and `scripts/extract-examples.mjs`); the fake only patches the values it
+//! controls. Around the bodies it behaves like GitHub where clients depend on it: strong
+//! `ETag`s and `304 Not Modified` for a matching `If-None-Match` (free of rate limit), the
+//! `X-RateLimit-*` headers and a `403` when the primary limit runs out, `429` + `Retry-After`
+//! for a secondary limit, `401 Bad credentials` when a token is required, and the API served
+//! both at the root (like api.github.com) and under `/api/v3` (like GitHub Enterprise Server).
+//!
+//! The description has no example error bodies, only the `basic-error` schema; error answers
+//! use exactly its properties (`message`, `documentation_url` from the operation's
+//! `externalDocs`, `status`) with the messages GitHub sends ("Branch not found", "Not Found",
+//! "Bad credentials", "API rate limit exceeded for ..."). The device flow is not in the
+//! description at all; see `device.rs`.
+
+mod device;
+mod examples;
+mod render;
+mod server;
+mod state;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::oneshot;
+
+pub use device::DeviceStep;
+
+use crate::device::DeviceFlow;
+use crate::examples::Examples;
+use crate::state::{Commit, Deployment, DeploymentStatus, Repo, Run};
+
+/// One request the fake answered, for tests that check what a client sent and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: String,
+    /// As sent, e.g. `/api/v3/repos/acme/shop/actions/runs?head_sha=abc`.
+    pub path_and_query: String,
+    pub status: u16,
+    pub if_none_match: Option<String>,
+    /// Whether the request carried an `Authorization` header (its value is never recorded).
+    pub authorization: bool,
+    pub at: Instant,
+}
+
+/// The primary rate limit window.
+#[derive(Debug, Clone)]
+pub(crate) struct RateLimit {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    /// When the window ends; a full new window starts then, as on GitHub.
+    pub(crate) reset: DateTime<Utc>,
+}
+
+/// Everything the fake knows; one lock, never held across an `await`.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) repos: BTreeMap<String, Repo>,
+    pub(crate) next_id: u64,
+    pub(crate) rate: RateLimit,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) token: Option<String>,
+    pub(crate) device: Option<DeviceFlow>,
+    pub(crate) device_interval: u64,
+    pub(crate) requests: Vec<RequestRecord>,
+}
+
+impl State {
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The repository named `full_name` (case-insensitive, as on GitHub), created if new.
+    fn repo_mut(&mut self, full_name: &str) -> &mut Repo {
+        self.repos
+            .entry(full_name.to_ascii_lowercase())
+            .or_insert_with(|| Repo::new(full_name))
+    }
+
+    pub(crate) fn repo(&self, owner: &str, name: &str) -> Option<&Repo> {
+        self.repos
+            .get(&format!("{owner}/{name}").to_ascii_lowercase())
+    }
+}
+
+/// Shared between the handle and the server task.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) examples: Examples,
+    pub(crate) addr: SocketAddr,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written in a way that
+        // matters to a fake, so keep serving rather than poison every later request.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Stops the server when the last `FakeHub` clone is dropped.
+struct ServerGuard {
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl ServerGuard {
+    fn stop(&self) {
+        let sender = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(sender) = sender {
+            // The server may already be gone; nothing to do then.
+            let _ = sender.send(());
+        }
+    }
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running fake GitHub. Clones share the same server and state; the server stops when the
+/// last clone is dropped (or on [`FakeHub::shutdown`]).
+#[derive(Clone)]
+pub struct FakeHub {
+    shared: Arc<Shared>,
+    guard: Arc<ServerGuard>,
+}
+
+impl fmt::Debug for FakeHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeHub")
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The primary rate limit a new fake starts with: GitHub's authenticated limit.
+const DEFAULT_LIMIT: u32 = 5000;
+/// GitHub's primary rate-limit window.
+pub(crate) const WINDOW: Duration = Duration::hours(1);
+/// The device-flow `interval` (seconds) GitHub announces by default.
+const DEFAULT_DEVICE_INTERVAL: u64 = 5;
+
+impl FakeHub {
+    /// Binds `127.0.0.1:0` and serves in a tokio task until the last clone is dropped.
+    ///
+    /// # Errors
+    /// Fails if the socket cannot be bound, or (only if the committed files were corrupted) if
+    /// the embedded OpenAPI examples do not parse.
+    pub async fn start() -> std::io::Result<FakeHub> {
+        let examples = Examples::load().map_err(std::io::Error::other)?;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = State {
+            repos: BTreeMap::new(),
+            next_id: 0,
+            rate: RateLimit {
+                limit: DEFAULT_LIMIT,
+                remaining: DEFAULT_LIMIT,
+                reset: Utc::now() + WINDOW,
+            },
+            retry_after: None,
+            token: None,
+            device: None,
+            device_interval: DEFAULT_DEVICE_INTERVAL,
+            requests: Vec::new(),
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            examples,
+            addr,
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(Arc::clone(&shared));
+        tokio::spawn(async move {
+            // Graceful shutdown also closes idle keep-alive connections, so a dropped fake is
+            // really unreachable afterwards, like a GitHub that went away.
+            let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            // An accept error ends the fake; callers see connection errors, as they would.
+            let _ = server.await;
+        });
+        Ok(FakeHub {
+            shared,
+            guard: Arc::new(ServerGuard {
+                shutdown: Mutex::new(Some(tx)),
+            }),
+        })
+    }
+
+    /// Stops accepting connections now (for tests of an unreachable GitHub).
+    pub fn shutdown(&self) {
+        self.guard.stop();
+    }
+
+    /// `http://127.0.0.1:PORT`. The API is served there at the root, like api.github.com, and
+    /// under `/api/v3`, like GitHub Enterprise Server.
+    pub fn api_url(&self) -> String {
+        self.shared.origin()
+    }
+
+    /// The same origin: the device flow is at `/login/device/code` and
+    /// `/login/oauth/access_token`, as on github.com.
+    pub fn web_url(&self) -> String {
+        self.shared.origin()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+
+    /// Moves `branch` of `repo` (`owner/name`) to `sha` now and records the commit (author,
+    /// message, parent = the previous head) for the compare API.
+    pub fn push(&self, repo: &str, branch: &str, sha: &str, author: &str, message: &str) {
+        self.push_at(repo, branch, sha, author, message, Utc::now());
+    }
+
+    /// [`FakeHub::push`] with an explicit commit time, for scenarios set in the past.
+    pub fn push_at(
+        &self,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+        author: &str,
+        message: &str,
+        at: DateTime<Utc>,
+    ) {
+        let sha = sha.to_ascii_lowercase();
+        let mut state = self.lock();
+        let repo = state.repo_mut(repo);
+        let parent = repo
+            .branches
+            .get(branch)
+            .filter(|head| **head != sha)
+            .cloned();
+        let commit = Commit {
+            parent,
+            branch: branch.to_owned(),
+            author: author.to_owned(),
+            message: message.to_owned(),
+            at,
+        };
+        repo.commits.insert(sha.clone(), commit);
+        repo.branches.insert(branch.to_owned(), sha);
+    }
+
+    /// Adds a workflow run for `sha` created now and returns its id. `status` is GitHub's
+    /// (`queued`, `in_progress`, `completed`...), `conclusion` is set once completed.
+    pub fn add_run(
+        &self,
+        repo: &str,
+        sha: &str,
+        workflow: &str,
+        status: &str,
+        conclusion: Option<&str>,
+    ) -> u64 {
+        self.add_run_at(repo, sha, workflow, status, conclusion, Utc::now())
+    }
+
+    /// [`FakeHub::add_run`] with an explicit creation time (also its `updated_at`).
+    pub fn add_run_at(
+        &self,
+        repo: &str,
+        sha: &str,
+        workflow: &str,
+        status: &str,
+        conclusion: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> u64 {
+        let sha = sha.to_ascii_lowercase();
+        let mut state = self.lock();
+        let id = state.next_id();
+        let fresh_workflow_id = state.next_id();
+        let repo = state.repo_mut(repo);
+        let workflow_id = *repo
+            .workflows
+            .entry(workflow.to_owned())
+            .or_insert(fresh_workflow_id);
+        let run_number = repo
+            .runs
+            .iter()
+            .filter(|r| r.workflow_id == workflow_id)
+            .count() as u64
+            + 1;
+        // A run happens on the branch the commit was pushed to; for a SHA never pushed, the
+        // repository's first branch, or `main`.
+        let head_branch = repo
+            .commits
+            .get(&sha)
+            .map(|c| c.branch.clone())
+            .or_else(|| repo.branches.keys().next().cloned())
+            .unwrap_or_else(|| "main".to_owned());
+        repo.runs.push(Run {
+            id,
+            workflow: workflow.to_owned(),
+            workflow_id,
+            run_number,
+            head_sha: sha,
+            head_branch,
+            status: status.to_owned(),
+            conclusion: conclusion.map(str::to_owned),
+            created_at: at,
+            updated_at: at,
+        });
+        id
+    }
+
+    /// Changes a run's status and conclusion; `updated_at` becomes now. Unknown runs are
+    /// ignored.
+    pub fn update_run(&self, repo: &str, run_id: u64, status: &str, conclusion: Option<&str>) {
+        self.update_run_at(repo, run_id, status, conclusion, Utc::now());
+    }
+
+    /// [`FakeHub::update_run`] with an explicit `updated_at`.
+    pub fn update_run_at(
+        &self,
+        repo: &str,
+        run_id: u64,
+        status: &str,
+        conclusion: Option<&str>,
+        at: DateTime<Utc>,
+    ) {
+        let mut state = self.lock();
+        if let Some(run) = state
+            .repo_mut(repo)
+            .runs
+            .iter_mut()
+            .find(|r| r.id == run_id)
+        {
+            run.status = status.to_owned();
+            run.conclusion = conclusion.map(str::to_owned);
+            run.updated_at = at;
+        }
+    }
+
+    /// Adds a deployment of `sha` to `environment` (created now) and returns its id.
+    pub fn add_deployment(&self, repo: &str, sha: &str, environment: &str) -> u64 {
+        let sha = sha.to_ascii_lowercase();
+        let mut state = self.lock();
+        let id = state.next_id();
+        let repo = state.repo_mut(repo);
+        // `ref` is what was deployed: the branch the commit was pushed to, else the SHA.
+        let git_ref = repo
+            .commits
+            .get(&sha)
+            .map_or_else(|| sha.clone(), |c| c.branch.clone());
+        repo.deployments.push(Deployment {
+            id,
+            sha,
+            git_ref,
+            environment: environment.to_owned(),
+            created_at: Utc::now(),
+            statuses: Vec::new(),
+        });
+        id
+    }
+
+    /// Adds a status (`success`, `failure`, `in_progress`...) to a deployment, created now.
+    /// Unknown deployments are ignored.
+    pub fn add_deployment_status(&self, repo: &str, deployment_id: u64, state: &str) {
+        let mut st = self.lock();
+        let id = st.next_id();
+        if let Some(d) = st
+            .repo_mut(repo)
+            .deployments
+            .iter_mut()
+            .find(|d| d.id == deployment_id)
+        {
+            d.statuses.push(DeploymentStatus {
+                id,
+                state: state.to_owned(),
+                created_at: Utc::now(),
+            });
+        }
+    }
+
+    /// Sets the primary rate limit. Every answer carries `X-RateLimit-*`; each answer other than
+    /// a 304 (and `/rate_limit`, which GitHub does not count) uses one; at zero the API answers
+    /// 403 with GitHub's message until `reset`, when a full window starts again.
+    pub fn set_rate_limit(&self, limit: u32, remaining: u32, reset: DateTime<Utc>) {
+        self.lock().rate = RateLimit {
+            limit,
+            remaining: remaining.min(limit),
+            reset,
+        };
+    }
+
+    /// With `Some(seconds)`, every API answer is `429` with `Retry-After: seconds` (a
+    /// secondary rate limit) until set back to `None`.
+    pub fn set_retry_after(&self, seconds: Option<u64>) {
+        self.lock().retry_after = seconds;
+    }
+
+    /// With `Some(token)`, API requests without `Authorization: Bearer <token>` (or
+    /// `token <token>`) get `401 Bad credentials`.
+    pub fn require_token(&self, token: Option<&str>) {
+        self.lock().token = token.map(str::to_owned);
+    }
+
+    /// Configures the device flow for `client_id`: each poll of `/login/oauth/access_token`
+    /// consumes one step of `script`. Resets the recorded poll times.
+    pub fn set_device_flow(&self, client_id: &str, script: Vec<DeviceStep>) {
+        let mut state = self.lock();
+        let interval = state.device_interval;
+        state.device = Some(DeviceFlow::new(client_id, script, interval));
+    }
+
+    /// The `interval` (seconds) the device flow announces; GitHub's default is 5. Tests use
+    /// smaller values to stay fast.
+    pub fn set_device_interval(&self, seconds: u64) {
+        let mut state = self.lock();
+        state.device_interval = seconds;
+        if let Some(flow) = &mut state.device {
+            flow.interval = seconds;
+        }
+    }
+
+    /// When each device-flow poll arrived, oldest first.
+    pub fn device_polls(&self) -> Vec<Instant> {
+        self.lock()
+            .device
+            .as_ref()
+            .map(|f| f.polls.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every request answered so far, oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.lock().requests.clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+}

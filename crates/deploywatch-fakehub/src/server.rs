@@ -1,0 +1,600 @@
+//! The HTTP side of the fake: routing, the REST API's bookkeeping (authentication, rate limits,
+//! ETags and `304`s, paging) and the github.com device-flow endpoints.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::render::Ctx;
+use crate::state::{Deployment, DeploymentStatus, Run};
+use crate::{RequestRecord, Shared, State, WINDOW, device};
+
+/// Cap on a device-flow request body; real ones are a few dozen bytes.
+const MAX_FORM_BODY: usize = 64 * 1024;
+
+/// Entry point for every request.
+pub(crate) async fn handle(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let if_none_match = header_str(&parts.headers, header::IF_NONE_MATCH).map(str::to_owned);
+    let authorization = parts.headers.contains_key(header::AUTHORIZATION);
+    let path = parts.uri.path().to_owned();
+
+    let response = if matches!(
+        path.as_str(),
+        "/login/device/code" | "/login/oauth/access_token" | "/login/device"
+    ) {
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BODY)
+            .await
+            .unwrap_or_default();
+        web(&shared, &parts.method, &path, &parts.headers, &bytes)
+    } else {
+        api(
+            &shared,
+            &parts.method,
+            &path,
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+        )
+    };
+
+    shared.lock().requests.push(RequestRecord {
+        method: parts.method.to_string(),
+        path_and_query,
+        status: response.status().as_u16(),
+        if_none_match,
+        authorization,
+        at: Instant::now(),
+    });
+    response
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The github.com side: the device flow.
+fn web(shared: &Shared, method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    if path == "/login/device" {
+        // Where `verification_uri` points: a demo user lands here instead of github.com.
+        return plain(
+            StatusCode::OK,
+            "deploywatch-fakehub: the device code is approved by the test or demo script.\n",
+        );
+    }
+    if method != Method::POST {
+        return plain(StatusCode::NOT_FOUND, "Not Found\n");
+    }
+    let params = request_params(headers, body);
+    let param = |key: &str| params.get(key).map_or("", String::as_str);
+    let web_url = shared.origin();
+    let answer = {
+        let mut state = shared.lock();
+        if path == "/login/device/code" {
+            device::device_code(
+                state.device.as_mut(),
+                param("client_id"),
+                param("scope"),
+                &web_url,
+            )
+        } else {
+            device::poll(
+                state.device.as_mut(),
+                param("client_id"),
+                param("device_code"),
+                param("grant_type"),
+            )
+        }
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let wants_json =
+        header_str(headers, header::ACCEPT).is_some_and(|accept| accept.contains("json"));
+    if wants_json {
+        return json_response(status, &answer.fields, HeaderMap::new());
+    }
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    if let Value::Object(map) = &answer.fields {
+        for (key, value) in map {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            form.append_pair(key, &text);
+        }
+    }
+    let mut response = Response::new(Body::from(form.finish()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+    );
+    response
+}
+
+/// The parameters of a device-flow POST: a JSON object or a form body, plus the query string
+/// GitHub also accepts. Malformed bodies yield no parameters (and so an error answer).
+fn request_params(headers: &HeaderMap, body: &[u8]) -> BTreeMap<String, String> {
+    let is_json = header_str(headers, header::CONTENT_TYPE).is_some_and(|ct| ct.contains("json"));
+    if is_json {
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+            return BTreeMap::new();
+        };
+        return map
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                Value::Number(n) => Some((k, n.to_string())),
+                _ => None,
+            })
+            .collect();
+    }
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A computed REST answer before the conditional-request and rate-limit bookkeeping.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    headers: HeaderMap,
+}
+
+impl Answer {
+    fn ok(body: Value) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            body,
+            headers: HeaderMap::new(),
+        }
+    }
+}
+
+/// The REST API: authentication, secondary and primary rate limits, routing, ETags.
+fn api(shared: &Shared, method: &Method, path: &str, query: &str, headers: &HeaderMap) -> Response {
+    let (prefix, route) = match path.strip_prefix("/api/v3") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => ("/api/v3", rest),
+        _ => ("", path),
+    };
+    let api_base = format!("{}{prefix}", shared.origin());
+    let ctx = Ctx {
+        examples: &shared.examples,
+        api_base: &api_base,
+    };
+    let segments: Vec<String> = route
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let is_rate_limit = segments == ["rate_limit"];
+
+    let mut state = shared.lock();
+    let now = Utc::now();
+    if now >= state.rate.reset {
+        state.rate.remaining = state.rate.limit;
+        state.rate.reset = now + WINDOW;
+    }
+
+    let answer = if !bearer_matches(headers, state.token.as_deref()) {
+        Answer {
+            status: StatusCode::UNAUTHORIZED,
+            body: ctx.error(401, "Bad credentials", &shared.examples.docs_root),
+            headers: HeaderMap::new(),
+        }
+    } else if let Some(seconds) = state.retry_after {
+        let mut extra = HeaderMap::new();
+        extra.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        let body = ctx.error(
+            429,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+            "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+        );
+        return finish(
+            &mut state,
+            Answer {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                body,
+                headers: extra,
+            },
+            headers,
+            false,
+        );
+    } else if state.rate.remaining == 0 && !is_rate_limit {
+        let who = if headers.contains_key(header::AUTHORIZATION) {
+            "user ID 1.".to_owned()
+        } else {
+            "127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)".to_owned()
+        };
+        let body = ctx.error(
+            403,
+            &format!("API rate limit exceeded for {who}"),
+            "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+        );
+        return finish(
+            &mut state,
+            Answer {
+                status: StatusCode::FORBIDDEN,
+                body,
+                headers: HeaderMap::new(),
+            },
+            headers,
+            false,
+        );
+    } else if method != Method::GET {
+        Answer {
+            status: StatusCode::NOT_FOUND,
+            body: ctx.error(404, "Not Found", &shared.examples.docs_root),
+            headers: HeaderMap::new(),
+        }
+    } else {
+        route_get(&ctx, &state, &segments, route, query)
+    };
+    // GitHub does not count `/rate_limit` against the limit.
+    finish(&mut state, answer, headers, !is_rate_limit)
+}
+
+/// Whether the request's `Authorization` carries the required token (`Bearer` or `token`).
+fn bearer_matches(headers: &HeaderMap, required: Option<&str>) -> bool {
+    let Some(required) = required else {
+        return true;
+    };
+    let Some(value) = header_str(headers, header::AUTHORIZATION) else {
+        return false;
+    };
+    let mut parts = value.splitn(2, ' ');
+    let scheme = parts.next().unwrap_or("");
+    let token = parts.next().unwrap_or("").trim();
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        && token == required
+}
+
+/// Adds the ETag and rate-limit headers, answers `304` to a matching `If-None-Match`, and
+/// charges the rate limit for anything else when `counts`.
+fn finish(
+    state: &mut State,
+    answer: Answer,
+    request_headers: &HeaderMap,
+    counts: bool,
+) -> Response {
+    let body = answer.body.to_string();
+    let etag = format!("\"{:016x}\"", fnv1a(body.as_bytes()));
+    let not_modified = answer.status == StatusCode::OK
+        && header_str(request_headers, header::IF_NONE_MATCH)
+            .is_some_and(|inm| etag_matches(inm, &etag));
+    if counts && !not_modified {
+        state.rate.remaining = state.rate.remaining.saturating_sub(1);
+    }
+    let mut response = if not_modified {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        json_body_response(answer.status, body)
+    };
+    let headers = response.headers_mut();
+    headers.extend(answer.headers);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    let rate = &state.rate;
+    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    headers.insert(
+        "x-ratelimit-reset",
+        HeaderValue::from(rate.reset.timestamp()),
+    );
+    headers.insert(
+        "x-ratelimit-used",
+        HeaderValue::from(rate.limit - rate.remaining),
+    );
+    headers.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
+    response
+}
+
+/// Whether an `If-None-Match` list names `etag` (weak comparison, RFC 9110 §13.1.2).
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
+
+/// FNV-1a, 64 bits: a stable, dependency-free digest of the body for the ETag. Only equality
+/// matters here, not resistance to collisions made on purpose.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn json_body_response(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+fn json_response(status: StatusCode, body: &Value, extra: HeaderMap) -> Response {
+    let mut response = json_body_response(status, body.to_string());
+    response.headers_mut().extend(extra);
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Page selection from `per_page` (default 30, at most 100, as on GitHub) and `page` (from 1).
+struct Paging {
+    per_page: usize,
+    page: usize,
+}
+
+impl Paging {
+    fn from(params: &BTreeMap<String, String>) -> Paging {
+        let per_page = params
+            .get("per_page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(30)
+            .clamp(1, 100);
+        let page = params
+            .get("page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        Paging { per_page, page }
+    }
+
+    fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = (self.page - 1)
+            .saturating_mul(self.per_page)
+            .min(items.len());
+        let end = start.saturating_add(self.per_page).min(items.len());
+        &items[start..end]
+    }
+
+    /// GitHub's `Link` header (`next`, `last`, `first`, `prev`) for a list of `total` items.
+    fn link(
+        &self,
+        url: &str,
+        params: &BTreeMap<String, String>,
+        total: usize,
+    ) -> Option<HeaderValue> {
+        let last = total.div_ceil(self.per_page).max(1);
+        let page_url = |page: usize| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in params.iter().filter(|(k, _)| *k != "page") {
+                query.append_pair(key, value);
+            }
+            query.append_pair("page", &page.to_string());
+            format!("<{url}?{}>", query.finish())
+        };
+        let mut links = Vec::new();
+        if self.page < last {
+            links.push(format!("{}; rel=\"next\"", page_url(self.page + 1)));
+            links.push(format!("{}; rel=\"last\"", page_url(last)));
+        }
+        if self.page > 1 {
+            links.push(format!("{}; rel=\"first\"", page_url(1)));
+            links.push(format!("{}; rel=\"prev\"", page_url(self.page - 1)));
+        }
+        if links.is_empty() {
+            None
+        } else {
+            HeaderValue::from_str(&links.join(", ")).ok()
+        }
+    }
+}
+
+fn with_link(mut answer: Answer, link: Option<HeaderValue>) -> Answer {
+    if let Some(link) = link {
+        answer.headers.insert(header::LINK, link);
+    }
+    answer
+}
+
+/// Routes a GET to its operation. `route` is the path without any `/api/v3` prefix.
+fn route_get(ctx: &Ctx<'_>, state: &State, segments: &[&str], route: &str, query: &str) -> Answer {
+    let params: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let not_found = |operation: &str| Answer {
+        status: StatusCode::NOT_FOUND,
+        body: ctx.error(404, "Not Found", ctx.examples.doc(operation)),
+        headers: HeaderMap::new(),
+    };
+    let error = |status: StatusCode, message: &str, operation: &str| Answer {
+        status,
+        body: ctx.error(status.as_u16(), message, ctx.examples.doc(operation)),
+        headers: HeaderMap::new(),
+    };
+    let list_url = format!("{}{route}", ctx.api_base);
+
+    match segments {
+        ["rate_limit"] => {
+            let rate = &state.rate;
+            Answer::ok(ctx.rate_limit(
+                rate.limit,
+                rate.remaining,
+                rate.limit - rate.remaining,
+                rate.reset.timestamp(),
+            ))
+        }
+        ["repos", owner, name, rest @ ..] => {
+            let Some(repo) = state.repo(owner, name) else {
+                return not_found(operation_of(rest));
+            };
+            match rest {
+                ["branches", branch @ ..] if !branch.is_empty() => {
+                    const OP: &str = "repos/get-branch";
+                    let branch = branch.join("/");
+                    match repo.branches.get(&branch) {
+                        Some(sha) => Answer::ok(ctx.branch(repo, &branch, sha)),
+                        None => error(StatusCode::NOT_FOUND, "Branch not found", OP),
+                    }
+                }
+                ["actions", "runs"] => {
+                    let mut runs: Vec<&Run> = repo
+                        .runs
+                        .iter()
+                        .filter(|run| {
+                            params
+                                .get("head_sha")
+                                .is_none_or(|sha| run.head_sha.eq_ignore_ascii_case(sha))
+                        })
+                        .filter(|run| params.get("branch").is_none_or(|b| run.head_branch == *b))
+                        .filter(|_| params.get("event").is_none_or(|e| e == "push"))
+                        .filter(|run| {
+                            // GitHub's `status` filter accepts a status or a conclusion.
+                            params.get("status").is_none_or(|s| {
+                                run.status == *s || run.conclusion.as_deref() == Some(s.as_str())
+                            })
+                        })
+                        .collect();
+                    runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+                    let paging = Paging::from(&params);
+                    let body = ctx.runs(repo, paging.slice(&runs), runs.len());
+                    with_link(
+                        Answer::ok(body),
+                        paging.link(&list_url, &params, runs.len()),
+                    )
+                }
+                ["actions", "runs", id] => match id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|id| repo.runs.iter().find(|r| r.id == id))
+                {
+                    Some(run) => Answer::ok(ctx.get_run(repo, run)),
+                    None => not_found("actions/get-workflow-run"),
+                },
+                ["deployments"] => {
+                    let mut deployments: Vec<&Deployment> = repo
+                        .deployments
+                        .iter()
+                        .filter(|d| {
+                            params
+                                .get("sha")
+                                .is_none_or(|sha| d.sha.eq_ignore_ascii_case(sha))
+                        })
+                        .filter(|d| params.get("ref").is_none_or(|r| d.git_ref == *r))
+                        .filter(|d| {
+                            params
+                                .get("environment")
+                                .is_none_or(|e| d.environment == *e)
+                        })
+                        .filter(|_| params.get("task").is_none_or(|t| t == "deploy"))
+                        .collect();
+                    deployments
+                        .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+                    let paging = Paging::from(&params);
+                    let body = ctx.deployments(repo, paging.slice(&deployments));
+                    with_link(
+                        Answer::ok(body),
+                        paging.link(&list_url, &params, deployments.len()),
+                    )
+                }
+                ["deployments", id, tail @ ..] => {
+                    let deployment = id
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|id| repo.deployments.iter().find(|d| d.id == id));
+                    match (deployment, tail) {
+                        (Some(d), []) => Answer::ok(ctx.get_deployment(repo, d)),
+                        (Some(d), ["statuses"]) => {
+                            let mut statuses: Vec<&DeploymentStatus> = d.statuses.iter().collect();
+                            statuses.sort_by(|a, b| {
+                                b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))
+                            });
+                            let paging = Paging::from(&params);
+                            let body = ctx.deployment_statuses(repo, d, paging.slice(&statuses));
+                            with_link(
+                                Answer::ok(body),
+                                paging.link(&list_url, &params, statuses.len()),
+                            )
+                        }
+                        (None, []) => not_found("repos/get-deployment"),
+                        (None, ["statuses"]) => not_found("repos/list-deployment-statuses"),
+                        _ => not_found(""),
+                    }
+                }
+                ["compare", basehead @ ..] if !basehead.is_empty() => {
+                    const OP: &str = "repos/compare-commits-with-basehead";
+                    let basehead = basehead.join("/");
+                    let Some((base_ref, head_ref)) = basehead.split_once("...") else {
+                        return not_found(OP);
+                    };
+                    let (Some(base), Some(head)) = (repo.resolve(base_ref), repo.resolve(head_ref))
+                    else {
+                        return not_found(OP);
+                    };
+                    match repo.compare(&base, &head) {
+                        Some(cmp) => Answer::ok(ctx.compare(
+                            repo,
+                            (base_ref, head_ref),
+                            (&base, &head),
+                            &cmp,
+                        )),
+                        None => error(
+                            StatusCode::NOT_FOUND,
+                            &format!("No common ancestor between {base_ref} and {head_ref}."),
+                            OP,
+                        ),
+                    }
+                }
+                ["commits", reference @ ..] if !reference.is_empty() => {
+                    const OP: &str = "repos/get-commit";
+                    let reference = reference.join("/");
+                    match repo.resolve(&reference) {
+                        Some(sha) => Answer::ok(ctx.get_commit(repo, &sha)),
+                        None => error(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &format!("No commit found for SHA: {reference}"),
+                            OP,
+                        ),
+                    }
+                }
+                _ => not_found(""),
+            }
+        }
+        _ => not_found(""),
+    }
+}
+
+/// The operation a repository path names, for the `documentation_url` of its 404.
+fn operation_of(rest: &[&str]) -> &'static str {
+    match rest {
+        ["branches", ..] => "repos/get-branch",
+        ["actions", "runs"] => "actions/list-workflow-runs-for-repo",
+        ["actions", "runs", _] => "actions/get-workflow-run",
+        ["deployments"] => "repos/list-deployments",
+        ["deployments", _] => "repos/get-deployment",
+        ["deployments", _, "statuses"] => "repos/list-deployment-statuses",
+        ["compare", ..] => "repos/compare-commits-with-basehead",
+        ["commits", ..] => "repos/get-commit",
+        _ => "",
+    }
+}

@@ -1,0 +1,225 @@
+//! The fake's model of GitHub: repositories, branches, commits, workflow runs, deployments.
+//!
+//! Pure data and the queries the endpoints need (resolving a ref, comparing two commits); no
+//! HTTP and no JSON here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+/// One recorded commit: what `push` was told.
+#[derive(Debug, Clone)]
+pub(crate) struct Commit {
+    /// The branch head before this push, if the branch existed and moved.
+    pub parent: Option<String>,
+    pub branch: String,
+    pub author: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One workflow run as `add_run`/`update_run` left it.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub id: u64,
+    pub workflow: String,
+    pub workflow_id: u64,
+    pub run_number: u64,
+    pub head_sha: String,
+    pub head_branch: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One deployment and its statuses, oldest status first.
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    pub id: u64,
+    pub sha: String,
+    pub git_ref: String,
+    pub environment: String,
+    pub created_at: DateTime<Utc>,
+    pub statuses: Vec<DeploymentStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DeploymentStatus {
+    pub id: u64,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One repository. Created on first use by any `FakeHub` setter.
+#[derive(Debug, Clone)]
+pub(crate) struct Repo {
+    pub owner: String,
+    pub name: String,
+    pub branches: BTreeMap<String, String>,
+    pub commits: HashMap<String, Commit>,
+    pub runs: Vec<Run>,
+    pub workflows: BTreeMap<String, u64>,
+    pub deployments: Vec<Deployment>,
+}
+
+impl Repo {
+    pub fn new(full_name: &str) -> Repo {
+        let (owner, name) = full_name.split_once('/').unwrap_or((full_name, full_name));
+        Repo {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            branches: BTreeMap::new(),
+            commits: HashMap::new(),
+            runs: Vec::new(),
+            workflows: BTreeMap::new(),
+            deployments: Vec::new(),
+        }
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// Resolves a branch name, a full SHA or an unambiguous SHA prefix (7+ hex digits) to a
+    /// recorded commit SHA. SHAs compare case-insensitively, as on GitHub.
+    pub fn resolve(&self, reference: &str) -> Option<String> {
+        if let Some(sha) = self.branches.get(reference) {
+            return Some(sha.clone());
+        }
+        let wanted = reference.to_ascii_lowercase();
+        if wanted.len() < 7 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut found = self.commits.keys().filter(|sha| sha.starts_with(&wanted));
+        match (found.next(), found.next()) {
+            (Some(sha), None) => Some(sha.clone()),
+            _ => None,
+        }
+    }
+
+    /// The SHAs from `sha` back to the first commit, `sha` first.
+    fn ancestry(&self, sha: &str) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut current = Some(sha.to_owned());
+        while let Some(sha) = current {
+            // A push of an already-recorded SHA could make a cycle; stop rather than loop.
+            if chain.contains(&sha) {
+                break;
+            }
+            current = self.commits.get(&sha).and_then(|c| c.parent.clone());
+            chain.push(sha);
+        }
+        chain
+    }
+
+    /// Compares two resolved SHAs the way GitHub's compare API does.
+    ///
+    /// Returns `None` when they share no history (GitHub answers 404 then).
+    pub fn compare(&self, base: &str, head: &str) -> Option<Comparison> {
+        let head_chain = self.ancestry(head);
+        let base_chain = self.ancestry(base);
+        let merge_base = head_chain
+            .iter()
+            .find(|sha| base_chain.contains(sha))?
+            .clone();
+        let ahead: Vec<String> = head_chain
+            .iter()
+            .take_while(|sha| **sha != merge_base)
+            .cloned()
+            .collect();
+        let behind_by = base_chain
+            .iter()
+            .take_while(|sha| **sha != merge_base)
+            .count();
+        let status = match (ahead.len(), behind_by) {
+            (0, 0) => "identical",
+            (_, 0) => "ahead",
+            (0, _) => "behind",
+            _ => "diverged",
+        };
+        Some(Comparison {
+            status,
+            behind_by,
+            merge_base,
+            // GitHub lists the commits oldest first.
+            commits: ahead.into_iter().rev().collect(),
+        })
+    }
+}
+
+/// The result of comparing two commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Comparison {
+    pub status: &'static str,
+    pub behind_by: usize,
+    pub merge_base: String,
+    /// Commits reachable from head but not from base, oldest first.
+    pub commits: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_with(pushes: &[(&str, &str)]) -> Repo {
+        let mut repo = Repo::new("acme/shop");
+        for (branch, sha) in pushes {
+            let parent = repo.branches.get(*branch).cloned();
+            repo.commits.insert(
+                (*sha).to_owned(),
+                Commit {
+                    parent,
+                    branch: (*branch).to_owned(),
+                    author: "a".into(),
+                    message: "m".into(),
+                    at: Utc::now(),
+                },
+            );
+            repo.branches
+                .insert((*branch).to_owned(), (*sha).to_owned());
+        }
+        repo
+    }
+
+    #[test]
+    fn compare_statuses() {
+        let repo = repo_with(&[
+            ("main", "aaaaaaa1"),
+            ("main", "bbbbbbb2"),
+            ("main", "ccccccc3"),
+        ]);
+        let check = |base: &str, head: &str, status: &str, commits: &[&str], behind: usize| {
+            let got = repo.compare(base, head).expect("shared history");
+            let got_commits: Vec<&str> = got.commits.iter().map(String::as_str).collect();
+            assert_eq!(
+                (got.status, got_commits.as_slice(), got.behind_by),
+                (status, commits, behind),
+                "{base}...{head}"
+            );
+        };
+        check(
+            "aaaaaaa1",
+            "ccccccc3",
+            "ahead",
+            &["bbbbbbb2", "ccccccc3"],
+            0,
+        );
+        check("ccccccc3", "aaaaaaa1", "behind", &[], 2);
+        check("bbbbbbb2", "bbbbbbb2", "identical", &[], 0);
+    }
+
+    #[test]
+    fn resolve_accepts_branch_full_and_short_sha() {
+        let repo = repo_with(&[("main", "abcdef1234567890"), ("dev", "abcdef1999999999")]);
+        assert_eq!(repo.resolve("main").as_deref(), Some("abcdef1234567890"));
+        assert_eq!(
+            repo.resolve("ABCDEF12").as_deref(),
+            Some("abcdef1234567890")
+        );
+        // Ambiguous or too short prefixes resolve to nothing, as an unknown ref would.
+        assert_eq!(repo.resolve("abcdef"), None);
+        assert_eq!(repo.resolve("abcdef1"), None);
+        assert_eq!(repo.resolve("nope"), None);
+    }
+}

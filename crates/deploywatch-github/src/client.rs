@@ -1,0 +1,548 @@
+//! The GitHub client: branch heads, workflow runs, deployments and compare, read through
+//! octocrab's raw request API with conditional requests and a rate-limit gate in front.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use deploywatch_core::{CiRun, Sha};
+use http::StatusCode;
+use http::header::{ACCEPT, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::etag::{EtagCache, MemoryEtagCache};
+use crate::rate::{RateGate, RateState};
+use crate::repo::{ApiBase, RepoRef};
+use crate::wire;
+use crate::{GitHubError, Token};
+
+/// The largest answer read; GitHub's biggest (100 workflow runs) is around 1 MiB. A larger
+/// one is refused rather than buffered, whatever the server sends.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// How long one request, body included, may take by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The media type GitHub recommends for its REST API.
+const GITHUB_JSON: &str = "application/vnd.github+json";
+
+/// A value read from GitHub, and whether it came with this request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Polled<T> {
+    pub value: T,
+    /// `false` when GitHub answered `304 Not Modified` and the value is the one cached with
+    /// the ETag: nothing changed since the last poll, and no rate limit was spent.
+    pub fresh: bool,
+}
+
+/// The head commit of a branch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchHead {
+    pub sha: Sha,
+    /// The author's GitHub login, or the git author name when the e-mail matches no account.
+    pub author: Option<String>,
+    /// The full commit message.
+    pub message: Option<String>,
+    /// The committer date (when the commit was made in its final form).
+    pub committed_at: Option<DateTime<Utc>>,
+}
+
+/// The deployment an environment is expected to run under `follows = "deployments"`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentHead {
+    pub sha: Sha,
+    pub deployment_id: u64,
+    /// When its `success` status was created.
+    pub success_at: DateTime<Utc>,
+}
+
+/// A commit between the live and the expected SHA ("waiting to go live").
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitSummary {
+    pub sha: Sha,
+    /// GitHub login, or git author name.
+    pub author: Option<String>,
+    /// The first line of the message.
+    pub message: String,
+    /// The commit's page on GitHub; empty when GitHub gave none.
+    pub url: String,
+}
+
+/// A client for one GitHub API (api.github.com, an Enterprise server, or a test server).
+///
+/// Cheap to clone; clones share the rate-limit state, the ETag cache and the request count,
+/// so one watcher polling many repositories respects one quota. Must be created inside a Tokio
+/// runtime (octocrab's client spawns its worker there).
+#[derive(Clone)]
+pub struct GitHub {
+    crab: Octocrab,
+    base: ApiBase,
+    authenticated: bool,
+    cache: Arc<dyn EtagCache>,
+    shared: Arc<Shared>,
+    timeout: Duration,
+}
+
+#[derive(Default)]
+struct Shared {
+    gate: Mutex<RateGate>,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays inside octocrab; nothing of it is printed.
+        f.debug_struct("GitHub")
+            .field("api_url", &self.base.as_str())
+            .field("authenticated", &self.authenticated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one GET produced.
+enum Answer {
+    Body {
+        bytes: Vec<u8>,
+        fresh: bool,
+    },
+    /// 404, with GitHub's message (`Not Found`, `Branch not found`).
+    NotFound {
+        message: String,
+    },
+}
+
+impl GitHub {
+    /// A client for the API at `api_url` (`https://api.github.com`, `https://HOST/api/v3`),
+    /// authenticated with `token` when given. Without a token it reads public repositories
+    /// within GitHub's 60 requests per hour.
+    ///
+    /// # Errors
+    /// [`GitHubError::Setup`] when `api_url` is not an http(s) URL, the TLS roots cannot be
+    /// loaded, or no Tokio runtime is running.
+    pub fn new(api_url: &str, token: Option<Token>) -> Result<GitHub, GitHubError> {
+        let base = ApiBase::parse(api_url)?;
+        let authenticated = token.is_some();
+        let crab = build_octocrab(&base, token.as_ref())?;
+        Ok(GitHub {
+            crab,
+            base,
+            authenticated,
+            cache: Arc::new(MemoryEtagCache::default()),
+            shared: Arc::default(),
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Keeps ETags and bodies in `cache` instead of memory (e.g. the engine's database).
+    pub fn with_etag_cache(mut self, cache: Arc<dyn EtagCache>) -> GitHub {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets how long one request, body included, may take (default 20 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> GitHub {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Whether a token is sent. Unauthenticated clients work; callers should warn about the
+    /// 60 requests/hour limit.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    /// The API base URL, without a trailing slash.
+    pub fn api_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The web URL of this GitHub (where the device flow and HTML pages live); see
+    /// [`crate::web_url_for`].
+    pub fn web_url(&self) -> String {
+        crate::web_url_for(self.base.as_str())
+    }
+
+    /// The quota as GitHub last reported it; `None` before the first answer.
+    pub fn rate(&self) -> Option<RateState> {
+        self.gate().last()
+    }
+
+    /// Requests actually sent so far by this client and its clones (refused ones not counted).
+    pub fn request_count(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The head commit of `branch` (`GET /repos/{o}/{r}/branches/{branch}`).
+    ///
+    /// # Errors
+    /// `NotFound { what: "branch main of acme/shop" }` when the branch does not exist,
+    /// `NotFound { what: "repository acme/shop" }` when the repository does not (or is private
+    /// and no token is set); otherwise as described on [`GitHubError`].
+    pub async fn branch_head(
+        &self,
+        repo: &RepoRef,
+        branch: &str,
+    ) -> Result<Polled<BranchHead>, GitHubError> {
+        let url = self.base.repo_url(repo, &["branches", branch], &[]);
+        match self.fetch(&url).await? {
+            Answer::Body { bytes, fresh } => {
+                let parsed: wire::Branch = decode(&bytes, "branch")?;
+                let value = parsed.commit.into_head().map_err(GitHubError::Decode)?;
+                Ok(Polled { value, fresh })
+            }
+            // GitHub says which of the two is missing in the message; the look at the
+            // repository covers servers that word it differently.
+            Answer::NotFound { message } if message == "Branch not found" => {
+                Err(GitHubError::NotFound {
+                    what: format!("branch {branch} of {repo}"),
+                })
+            }
+            Answer::NotFound { .. } => Err(self
+                .not_found(repo, format!("branch {branch} of {repo}"))
+                .await),
+        }
+    }
+
+    /// The workflow runs for `sha` (`GET /repos/{o}/{r}/actions/runs?head_sha=…&per_page=100`),
+    /// newest first, keeping those whose workflow is named in `workflows` (by its `name:` or
+    /// its file name, e.g. `CI` or `ci.yml`); all runs when `workflows` is empty.
+    ///
+    /// `sha` should be the full SHA: GitHub matches `head_sha` exactly. Runs beyond the first
+    /// 100 for one commit are not read (re-runs of one workflow rarely come near that).
+    ///
+    /// # Errors
+    /// As described on [`GitHubError`]; `NotFound` names the repository when it is missing.
+    pub async fn runs_for_sha(
+        &self,
+        repo: &RepoRef,
+        sha: &Sha,
+        workflows: &[String],
+    ) -> Result<Polled<Vec<CiRun>>, GitHubError> {
+        let query = [("head_sha", sha.as_str()), ("per_page", "100")];
+        let url = self.base.repo_url(repo, &["actions", "runs"], &query);
+        match self.fetch(&url).await? {
+            Answer::Body { bytes, fresh } => {
+                let list: wire::RunList = decode(&bytes, "workflow runs")?;
+                let mut runs: Vec<CiRun> = list
+                    .workflow_runs
+                    .into_iter()
+                    .filter(|run| run.is_selected(workflows))
+                    .filter_map(wire::Run::into_ci_run)
+                    // GitHub filters by head_sha already; this keeps a server that ignores the
+                    // filter from attributing other commits' runs to this one.
+                    .filter(|run| run.head_sha.matches(sha))
+                    .collect();
+                runs.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
+                Ok(Polled { value: runs, fresh })
+            }
+            Answer::NotFound { .. } => Err(self
+                .not_found(repo, format!("workflow runs of {repo}"))
+                .await),
+        }
+    }
+
+    /// The newest deployment to `environment` whose latest status is `success`
+    /// (`GET /repos/{o}/{r}/deployments?environment=…`, then each one's statuses, newest
+    /// deployment first, until one qualifies). `None` when none of the newest 30 does.
+    ///
+    /// A deployment whose latest status is `inactive` does not qualify: GitHub marks a
+    /// deployment inactive when a newer one to the same environment succeeds, or when someone
+    /// takes it down, so it is not what the environment should run now. A newer deployment
+    /// whose latest status is `failure`, `error`, `pending`, `queued` or `in_progress` is
+    /// skipped and an older successful one is returned.
+    ///
+    /// # Errors
+    /// As described on [`GitHubError`]; `NotFound` names the repository when it is missing.
+    pub async fn latest_successful_deployment(
+        &self,
+        repo: &RepoRef,
+        environment: &str,
+    ) -> Result<Option<DeploymentHead>, GitHubError> {
+        let query = [("environment", environment), ("per_page", "30")];
+        let url = self.base.repo_url(repo, &["deployments"], &query);
+        let bytes = match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => bytes,
+            Answer::NotFound { .. } => {
+                return Err(self.not_found(repo, format!("deployments of {repo}")).await);
+            }
+        };
+        let mut deployments: Vec<wire::Deployment> = decode(&bytes, "deployments")?;
+        deployments.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
+        for deployment in deployments {
+            let id = deployment.id.to_string();
+            let url = self.base.repo_url(
+                repo,
+                &["deployments", &id, "statuses"],
+                &[("per_page", "100")],
+            );
+            let bytes = match self.fetch(&url).await? {
+                Answer::Body { bytes, .. } => bytes,
+                // Deleted between the two requests: it is not live anyway.
+                Answer::NotFound { .. } => continue,
+            };
+            let statuses: Vec<wire::DeploymentStatus> = decode(&bytes, "deployment statuses")?;
+            let Some(latest) = statuses.iter().max_by_key(|s| (s.created_at, s.id)) else {
+                continue;
+            };
+            if latest.state != "success" {
+                continue;
+            }
+            let Some(sha) = Sha::parse(&deployment.sha) else {
+                continue;
+            };
+            return Ok(Some(DeploymentHead {
+                sha,
+                deployment_id: deployment.id,
+                // A missing time cannot start the grace period earlier than now.
+                success_at: latest
+                    .created_at
+                    .or(deployment.created_at)
+                    .unwrap_or_else(Utc::now),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The commits in `head` that `base` lacks (`GET /repos/{o}/{r}/compare/{base}...{head}`),
+    /// newest first as in `git log`: what is waiting to go live when `base` is live and `head`
+    /// is expected. GitHub lists at most 250 commits; an equal pair costs no request.
+    ///
+    /// # Errors
+    /// `NotFound { what: "commit abc1234 in acme/shop" }` when a SHA is unknown,
+    /// `NotFound { what: "repository acme/shop" }` when the repository is;
+    /// otherwise as described on [`GitHubError`].
+    pub async fn compare(
+        &self,
+        repo: &RepoRef,
+        base: &Sha,
+        head: &Sha,
+    ) -> Result<Vec<CommitSummary>, GitHubError> {
+        if base.matches(head) {
+            return Ok(Vec::new());
+        }
+        let range = format!("{base}...{head}");
+        let url = self.base.repo_url(repo, &["compare", &range], &[]);
+        match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => {
+                let compare: wire::Compare = decode(&bytes, "compare")?;
+                let mut commits = compare
+                    .commits
+                    .into_iter()
+                    .map(wire::Commit::into_summary)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(GitHubError::Decode)?;
+                commits.reverse();
+                Ok(commits)
+            }
+            Answer::NotFound { .. } => Err(self.compare_not_found(repo, base, head).await),
+        }
+    }
+
+    /// Which of the two commits (or the repository) a failed compare lacks, found with
+    /// `GET /repos/{o}/{r}/commits/{sha}`: 404 there means no repository, 422 no such commit.
+    async fn compare_not_found(&self, repo: &RepoRef, base: &Sha, head: &Sha) -> GitHubError {
+        for sha in [base, head] {
+            let url = self.base.repo_url(repo, &["commits", sha.as_str()], &[]);
+            match self.fetch(&url).await {
+                Ok(Answer::NotFound { .. }) => {
+                    return GitHubError::NotFound {
+                        what: format!("repository {repo}"),
+                    };
+                }
+                Err(GitHubError::Unexpected { status: 422, .. }) => {
+                    return GitHubError::NotFound {
+                        what: format!("commit {} in {repo}", sha.short()),
+                    };
+                }
+                Ok(Answer::Body { .. }) => {}
+                // Rate-limited or unreachable now: say what is known.
+                Err(_) => break,
+            }
+        }
+        GitHubError::NotFound {
+            what: format!(
+                "a comparison of {} and {} in {repo} (no common history)",
+                base.short(),
+                head.short()
+            ),
+        }
+    }
+
+    /// A 404 below `/repos/{o}/{r}` does not say whether the repository or the thing asked
+    /// for is missing; one look at the repository tells people which to fix.
+    async fn not_found(&self, repo: &RepoRef, what: String) -> GitHubError {
+        let url = self.base.repo_url(repo, &[], &[]);
+        match self.fetch(&url).await {
+            Ok(Answer::NotFound { .. }) => GitHubError::NotFound {
+                what: format!("repository {repo}"),
+            },
+            // Present, or the look failed (rate limit): the first answer stands.
+            Ok(Answer::Body { .. }) | Err(_) => GitHubError::NotFound { what },
+        }
+    }
+
+    fn gate(&self) -> MutexGuard<'_, RateGate> {
+        // The gate holds plain numbers; a panic elsewhere cannot leave them inconsistent.
+        self.shared
+            .gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One conditional GET: refused up front while rate-limited, `If-None-Match` from the
+    /// cache, the cached body on `304`, rate headers recorded from every answer.
+    async fn fetch(&self, url: &Url) -> Result<Answer, GitHubError> {
+        self.gate()
+            .check(Utc::now())
+            .map_err(|reset| GitHubError::RateLimited { reset })?;
+
+        let key = url.as_str();
+        let cached = self.cache.get(key);
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(GITHUB_JSON));
+        if let Some((etag, _)) = &cached {
+            // An ETag that is not a valid header value (a corrupt persisted cache) is skipped:
+            // the request goes out unconditional and refreshes the entry.
+            if let Ok(value) = HeaderValue::from_str(etag) {
+                headers.insert(IF_NONE_MATCH, value);
+            }
+        }
+
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        let exchange = async {
+            let response = self
+                .crab
+                ._get_with_headers(key, Some(headers))
+                .await
+                .map_err(|e| GitHubError::Unreachable(error_chain(&e)))?;
+            let (parts, body) = response.into_parts();
+            let bytes = read_capped(body, parts.status).await?;
+            Ok::<_, GitHubError>((parts, bytes))
+        };
+        let (parts, bytes) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                GitHubError::Unreachable(format!(
+                    "no answer from {} within {} s",
+                    self.base.as_str(),
+                    self.timeout.as_secs_f32()
+                ))
+            })??;
+
+        let status = parts.status;
+        let says_rate_limit = status == StatusCode::FORBIDDEN
+            && wire::error_message(&bytes)
+                .to_ascii_lowercase()
+                .contains("rate limit");
+        if let Some(reset) =
+            self.gate()
+                .observe(status, &parts.headers, says_rate_limit, Utc::now())
+        {
+            return Err(GitHubError::RateLimited { reset });
+        }
+
+        if status == StatusCode::NOT_MODIFIED {
+            return match cached {
+                Some((_, body)) => Ok(Answer::Body {
+                    bytes: body,
+                    fresh: false,
+                }),
+                None => Err(GitHubError::Unexpected {
+                    status: 304,
+                    detail: "304 Not Modified for a request that was not conditional".into(),
+                }),
+            };
+        }
+        if status.is_success() {
+            if let Some(etag) = parts.headers.get(ETAG).and_then(|v| v.to_str().ok()) {
+                self.cache.put(key, etag, &bytes);
+            }
+            return Ok(Answer::Body { bytes, fresh: true });
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Answer::NotFound {
+                message: wire::error_message(&bytes),
+            });
+        }
+        Err(status_error(status, &bytes))
+    }
+}
+
+/// The error for a non-success status other than 304/404.
+pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> GitHubError {
+    match status {
+        StatusCode::UNAUTHORIZED => GitHubError::Unauthorized,
+        StatusCode::FORBIDDEN => GitHubError::Forbidden(wire::error_message(body)),
+        _ => GitHubError::Unexpected {
+            status: status.as_u16(),
+            detail: wire::error_message(body),
+        },
+    }
+}
+
+/// Builds the octocrab client for `base`, with `token` when given.
+pub(crate) fn build_octocrab(
+    base: &ApiBase,
+    token: Option<&Token>,
+) -> Result<Octocrab, GitHubError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(GitHubError::Setup(
+            "the GitHub client must be created inside a Tokio runtime".into(),
+        ));
+    }
+    let mut builder = Octocrab::builder()
+        .base_uri(base.as_str())
+        .map_err(|e| GitHubError::Setup(format!("API URL {}: {e}", base.as_str())))?
+        .set_connect_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(DEFAULT_TIMEOUT));
+    if let Some(token) = token {
+        builder = builder.personal_token(token.expose().to_owned());
+    }
+    builder
+        .build()
+        .map_err(|e| GitHubError::Setup(error_chain(&e)))
+}
+
+/// Reads a body up to [`MAX_BODY`].
+pub(crate) async fn read_capped(
+    body: BoxBody<Bytes, octocrab::Error>,
+    status: StatusCode,
+) -> Result<Vec<u8>, GitHubError> {
+    match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(GitHubError::Unexpected {
+            status: status.as_u16(),
+            detail: format!("answer larger than {} MiB", MAX_BODY / (1024 * 1024)),
+        }),
+        Err(e) => Err(GitHubError::Unreachable(format!(
+            "connection lost while reading the answer: {}",
+            error_chain(e.as_ref())
+        ))),
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, GitHubError> {
+    serde_json::from_slice(bytes).map_err(|e| GitHubError::Decode(format!("{what}: {e}")))
+}
+
+/// An error and its causes on one line ("Service Error: client error (Connect): tcp connect
+/// error: Connection refused"), since the outermost message alone rarely says what happened.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,65 @@
+//! The errors of reading GitHub, worded so a person can act on them.
+
+use chrono::{DateTime, Utc};
+
+/// Why a GitHub read failed. Callers branch on the kind: the engine turns every one of them
+/// into an `unverifiable` verdict whose reason is this error's `Display` (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitHubError {
+    /// The rate limit is used up (or only the reserve is left), or GitHub asked us to wait
+    /// (`Retry-After`). No request is sent before `reset`.
+    #[error("GitHub rate limit exhausted until {} UTC", reset.format("%H:%M:%S"))]
+    RateLimited { reset: DateTime<Utc> },
+    /// 401: the token is invalid, expired or revoked.
+    #[error(
+        "GitHub rejected the token (401 Bad credentials): sign in again with \
+         `deploywatch auth login` or set a valid GITHUB_TOKEN"
+    )]
+    Unauthorized,
+    /// 403 that is not a rate limit: the token lacks a scope, SSO is not authorised, or the
+    /// resource is not accessible. Carries GitHub's message.
+    #[error("GitHub refused access (403): {0}")]
+    Forbidden(String),
+    /// 404. `what` names the missing thing: `repository acme/shop`, `branch main of acme/shop`.
+    #[error("{what} not found on GitHub")]
+    NotFound { what: String },
+    /// The API could not be reached: DNS, connection refused, TLS, timeout.
+    #[error("GitHub is unreachable: {0}")]
+    Unreachable(String),
+    /// Any other status (5xx, an unexpected 3xx, 422 …) with GitHub's message or the first bytes.
+    #[error("GitHub answered {status}: {detail}")]
+    Unexpected { status: u16, detail: String },
+    /// The body was not the JSON GitHub documents for this endpoint.
+    #[error("GitHub's answer could not be read: {0}")]
+    Decode(String),
+    /// The client could not be set up: an API URL that is not an http(s) URL, no TLS roots, no
+    /// Tokio runtime.
+    #[error("GitHub client cannot be set up: {0}")]
+    Setup(String),
+    /// The OS keyring could not store, read or delete the token.
+    #[error(
+        "the OS keyring is unavailable ({0}); set GITHUB_TOKEN instead or start a secret service"
+    )]
+    Keyring(String),
+}
+
+/// Why a device-flow sign-in (RFC 8628) ended without a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceFlowError {
+    /// The code expired before the user approved it (`expired_token`, or `expires_in` ran out).
+    #[error("the sign-in code expired before it was approved; run `deploywatch auth login` again")]
+    Expired,
+    /// The user clicked "Cancel" on the GitHub page (`access_denied`).
+    #[error("the sign-in was denied on GitHub")]
+    AccessDenied,
+    /// GitHub refused the flow itself, e.g. `device_flow_disabled` or
+    /// `incorrect_client_credentials`.
+    #[error("GitHub refused the sign-in: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Rejected {
+        error: String,
+        description: Option<String>,
+    },
+    /// The token endpoint could not be used at all.
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+}

@@ -1,0 +1,342 @@
+//! The few fields Deploywatch reads from GitHub's JSON, as serde structs, and their conversion
+//! to the crate's types. Every field is optional or defaulted where GitHub documents it as
+//! nullable, so an odd answer degrades to a missing value rather than a failed poll.
+
+use chrono::{DateTime, Utc};
+use deploywatch_core::{CiRun, Sha};
+use serde::{Deserialize, Deserializer};
+
+use crate::{BranchHead, CommitSummary};
+
+/// A timestamp that is `None` when absent, `null` or not RFC 3339.
+fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.and_then(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Branch {
+    pub(crate) commit: Commit,
+}
+
+/// A commit as `GET /branches/{b}` and `GET /compare` return it.
+#[derive(Deserialize)]
+pub(crate) struct Commit {
+    pub(crate) sha: String,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    commit: Option<GitCommit>,
+    /// The GitHub account, when the commit e-mail belongs to one.
+    #[serde(default)]
+    author: Option<Account>,
+}
+
+#[derive(Deserialize)]
+struct GitCommit {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    author: Option<GitPerson>,
+    #[serde(default)]
+    committer: Option<GitPerson>,
+}
+
+#[derive(Deserialize)]
+struct GitPerson {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    date: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct Account {
+    #[serde(default)]
+    login: Option<String>,
+}
+
+impl Commit {
+    /// The GitHub login when known (what people recognise in a team), else the git author name.
+    fn author(&self) -> Option<String> {
+        let login = self.author.as_ref().and_then(|a| a.login.clone());
+        login.or_else(|| {
+            self.commit
+                .as_ref()
+                .and_then(|c| c.author.as_ref())
+                .and_then(|a| a.name.clone())
+        })
+    }
+
+    fn message(&self) -> Option<&str> {
+        self.commit.as_ref().and_then(|c| c.message.as_deref())
+    }
+
+    pub(crate) fn into_head(self) -> Result<BranchHead, String> {
+        let sha = parse_sha(&self.sha)?;
+        let git = self.commit.as_ref();
+        // The committer date is when the commit landed on the branch (a rebase or merge keeps
+        // the author date of the original work).
+        let committed_at = git
+            .and_then(|c| c.committer.as_ref())
+            .and_then(|c| c.date)
+            .or_else(|| git.and_then(|c| c.author.as_ref()).and_then(|a| a.date));
+        Ok(BranchHead {
+            author: self.author(),
+            message: self.message().map(str::to_owned),
+            committed_at,
+            sha,
+        })
+    }
+
+    pub(crate) fn into_summary(self) -> Result<CommitSummary, String> {
+        Ok(CommitSummary {
+            sha: parse_sha(&self.sha)?,
+            author: self.author(),
+            message: self
+                .message()
+                .and_then(|m| m.lines().next())
+                .unwrap_or_default()
+                .trim_end()
+                .to_owned(),
+            url: self.html_url.clone().unwrap_or_default(),
+        })
+    }
+}
+
+fn parse_sha(text: &str) -> Result<Sha, String> {
+    Sha::parse(text).ok_or_else(|| format!("commit sha {text:?} is not a git SHA"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Compare {
+    #[serde(default)]
+    pub(crate) commits: Vec<Commit>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RunList {
+    #[serde(default)]
+    pub(crate) workflow_runs: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Run {
+    id: u64,
+    #[serde(default)]
+    name: Option<String>,
+    /// `.github/workflows/ci.yml`
+    #[serde(default)]
+    path: Option<String>,
+    head_sha: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    updated_at: Option<DateTime<Utc>>,
+}
+
+impl Run {
+    /// True when the run belongs to one of `workflows`, named either as the workflow's `name:`
+    /// (`CI`) or as its file (`ci.yml`), since both are how people refer to a workflow.
+    /// An empty list selects every run.
+    pub(crate) fn is_selected(&self, workflows: &[String]) -> bool {
+        if workflows.is_empty() {
+            return true;
+        }
+        let file = self
+            .path
+            .as_deref()
+            .and_then(|p| p.split('@').next())
+            .and_then(|p| p.rsplit('/').next());
+        workflows.iter().any(|w| {
+            let w = w.trim();
+            self.name.as_deref() == Some(w) || file == Some(w)
+        })
+    }
+
+    /// The run as the core sees it; `None` for a run whose head SHA or creation time is
+    /// unusable (it could not be matched to anything anyway).
+    pub(crate) fn into_ci_run(self) -> Option<CiRun> {
+        let status = self.status.unwrap_or_else(|| "unknown".to_owned());
+        let completed = status == "completed";
+        Some(CiRun {
+            id: self.id,
+            workflow: self.name.unwrap_or_default(),
+            head_sha: Sha::parse(&self.head_sha)?,
+            conclusion: self.conclusion.filter(|_| completed),
+            url: self.html_url.unwrap_or_default(),
+            created_at: self.created_at.or(self.updated_at)?,
+            completed_at: if completed { self.updated_at } else { None },
+            status,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Deployment {
+    pub(crate) id: u64,
+    pub(crate) sha: String,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub(crate) created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeploymentStatus {
+    pub(crate) id: u64,
+    pub(crate) state: String,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub(crate) created_at: Option<DateTime<Utc>>,
+}
+
+/// GitHub's error body: `{"message": "Not Found", "documentation_url": …}`.
+#[derive(Deserialize)]
+pub(crate) struct ErrorBody {
+    pub(crate) message: String,
+}
+
+/// The message of an error body, or its first bytes as text when it is not GitHub's JSON.
+pub(crate) fn error_message(body: &[u8]) -> String {
+    if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
+        return e.message;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let text = text.trim();
+    if text.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+
+    fn run(name: Option<&str>, path: Option<&str>) -> Run {
+        Run {
+            id: 1,
+            name: name.map(str::to_owned),
+            path: path.map(str::to_owned),
+            head_sha: SHA.into(),
+            status: Some("completed".into()),
+            conclusion: Some("success".into()),
+            html_url: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn workflow_selection() {
+        let check = |name, path, workflows: &[&str], want: bool| {
+            let workflows: Vec<String> = workflows.iter().map(|w| w.to_string()).collect();
+            assert_eq!(
+                run(name, path).is_selected(&workflows),
+                want,
+                "{name:?} {path:?} {workflows:?}"
+            );
+        };
+        let ci = Some(".github/workflows/ci.yml");
+        check(Some("CI"), ci, &[], true);
+        check(Some("CI"), ci, &["CI"], true);
+        check(Some("CI"), ci, &["ci.yml"], true);
+        check(
+            Some("CI"),
+            Some(".github/workflows/ci.yml@refs/heads/main"),
+            &["ci.yml"],
+            true,
+        );
+        check(Some("CI"), ci, &["Deploy", "CI"], true);
+        check(Some("CI"), ci, &["ci"], false);
+        check(Some("Lint"), ci, &["CI"], false);
+        check(None, None, &["CI"], false);
+    }
+
+    #[test]
+    fn run_conversion() {
+        let json = format!(
+            r#"{{"id": 30433642, "name": "Build", "head_sha": "{SHA}", "status": "completed",
+                "conclusion": "failure", "html_url": "https://github.com/o/r/actions/runs/30433642",
+                "created_at": "2020-01-22T19:33:08Z", "updated_at": "2020-01-22T19:40:08+01:00"}}"#
+        );
+        let run: Run = serde_json::from_str(&json).expect("decodes");
+        let ci = run.into_ci_run().expect("usable");
+        assert_eq!(ci.workflow, "Build");
+        assert!(ci.is_failed());
+        assert_eq!(
+            ci.completed_at.map(|t| t.to_rfc3339()),
+            Some("2020-01-22T18:40:08+00:00".into())
+        );
+
+        let pending = format!(
+            r#"{{"id": 1, "name": "Build", "head_sha": "{SHA}", "status": "in_progress",
+                "conclusion": null, "created_at": "2020-01-22T19:33:08Z", "updated_at": "garbage"}}"#
+        );
+        let ci = serde_json::from_str::<Run>(&pending)
+            .expect("decodes")
+            .into_ci_run()
+            .expect("usable");
+        assert_eq!(
+            (ci.status.as_str(), ci.conclusion, ci.completed_at),
+            ("in_progress", None, None)
+        );
+
+        let bad_sha = r#"{"id": 1, "head_sha": "not-a-sha", "created_at": "2020-01-22T19:33:08Z"}"#;
+        assert!(
+            serde_json::from_str::<Run>(bad_sha)
+                .expect("decodes")
+                .into_ci_run()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn commit_summaries_take_login_and_first_line() {
+        let check = |json: &str, want: (&str, Option<&str>, &str)| {
+            let c: Commit = serde_json::from_str(json).expect("decodes");
+            let s = c.into_summary().expect("valid sha");
+            assert_eq!(
+                (s.message.as_str(), s.author.as_deref(), s.url.as_str()),
+                want,
+                "{json}"
+            );
+        };
+        check(
+            &format!(
+                r#"{{"sha": "{SHA}", "html_url": "u", "author": {{"login": "octocat"}},
+                "commit": {{"message": "Fix all the bugs\n\nLong text", "author": {{"name": "Monalisa"}}}}}}"#
+            ),
+            ("Fix all the bugs", Some("octocat"), "u"),
+        );
+        check(
+            &format!(
+                r#"{{"sha": "{SHA}", "author": null, "commit": {{"message": "One line\r\n", "author": {{"name": "Monalisa"}}}}}}"#
+            ),
+            ("One line", Some("Monalisa"), ""),
+        );
+        check(&format!(r#"{{"sha": "{SHA}"}}"#), ("", None, ""));
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            error_message(br#"{"message":"Bad credentials","documentation_url":"x"}"#),
+            "Bad credentials"
+        );
+        assert_eq!(error_message(b"<html>502</html>"), "<html>502</html>");
+        assert_eq!(error_message(b""), "(empty body)");
+        assert_eq!(error_message(&[b'x'; 500]).len(), 200);
+    }
+}
