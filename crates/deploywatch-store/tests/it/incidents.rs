@@ -1,0 +1,155 @@
+//! Incidents and at-most-once notifications.
+
+use deploywatch_core::Verdict::{self, *};
+use deploywatch_store::{HistoryFilter, NotificationKey, NotificationKind, StoreError};
+
+use crate::{sha, t, temp_store};
+
+#[test]
+fn an_incident_opens_changes_cause_and_resolves_once() {
+    let (_dir, mut store) = temp_store();
+    let a1 = sha("a1");
+    let id = store
+        .open_incident("shop", "production", Down, Some(&a1), t(0))
+        .unwrap();
+    let err = store
+        .open_incident("shop", "production", Phantom, None, t(5))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IncidentAlreadyOpen { id: open, .. } if open == id),
+        "{err}"
+    );
+    // Another environment has its own.
+    store
+        .open_incident("shop", "staging", Mixed, None, t(0))
+        .unwrap();
+
+    store.change_incident_cause(id, Phantom, t(60)).unwrap();
+    store.change_incident_cause(id, Phantom, t(70)).unwrap(); // same cause: no event
+    let open = store
+        .open_incident_for("shop", "production")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            open.id,
+            open.verdict,
+            open.opened_verdict,
+            open.expected_sha,
+            open.cause_changed_at
+        ),
+        (id, Phantom, Down, Some(a1), Some(t(60)))
+    );
+
+    store.resolve_incident(id, t(600)).unwrap();
+    assert!(matches!(
+        store.resolve_incident(id, t(601)),
+        Err(StoreError::IncidentResolved { .. })
+    ));
+    assert!(matches!(
+        store.change_incident_cause(id, Down, t(602)),
+        Err(StoreError::IncidentResolved { .. })
+    ));
+    assert!(matches!(
+        store.resolve_incident(999, t(0)),
+        Err(StoreError::IncidentNotFound { id: 999 })
+    ));
+    assert_eq!(store.open_incident_for("shop", "production").unwrap(), None);
+    // A new incident may open once the old one resolved.
+    let again = store
+        .open_incident("shop", "production", CiFailed, None, t(700))
+        .unwrap();
+    assert_ne!(again, id);
+
+    let listed: Vec<(i64, Option<_>)> = store
+        .incidents(Some("shop"), Some("production"), 10)
+        .unwrap()
+        .iter()
+        .map(|i| (i.id, i.resolved_at))
+        .collect();
+    assert_eq!(listed, [(again, None), (id, Some(t(600)))]);
+
+    let f = HistoryFilter {
+        environment: Some("production".into()),
+        ..Default::default()
+    };
+    let details: Vec<String> = store
+        .history(&f)
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e.kind, e.detail))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "incident_opened: CI failed",
+            "incident_resolved: resolved after 10 min (was Phantom deploy)",
+            "incident_cause_changed: Down → Phantom deploy",
+            "incident_opened: Down (expected a100000)",
+        ]
+    );
+}
+
+fn key(verdict: Verdict, expected: Option<&str>, kind: NotificationKind) -> NotificationKey {
+    NotificationKey {
+        project: "shop".into(),
+        environment: "production".into(),
+        expected_sha: expected.map(sha),
+        verdict,
+        kind,
+    }
+}
+
+#[test]
+fn each_alert_is_claimed_once_per_environment_sha_and_verdict() {
+    use NotificationKind::*;
+    let (_dir, mut store) = temp_store();
+    // (key, incident id, first time?)
+    let cases: &[(NotificationKey, Option<i64>, bool)] = &[
+        (key(Phantom, Some("a1"), Open), Some(1), true),
+        (key(Phantom, Some("a1"), Open), Some(1), false), // the next poll
+        (key(Phantom, Some("a1"), Open), Some(2), false), // a later incident, same alert
+        (key(Phantom, Some("a1"), Cause), Some(3), false), // reached by a cause change
+        (key(Phantom, Some("b1"), Open), Some(4), true),  // a new expected SHA
+        (key(Down, Some("a1"), Open), Some(5), true),     // another verdict
+        (key(Down, None, Open), Some(6), true),           // SHA unknown
+        (key(Down, None, Open), Some(7), false),
+        (key(Phantom, Some("a1"), Resolve), Some(1), true), // one resolve per incident
+        (key(Phantom, Some("a1"), Resolve), Some(1), false),
+        (key(Phantom, Some("a1"), Resolve), Some(2), true),
+        (key(Phantom, Some("a1"), Resolve), None, true),
+        (key(Phantom, Some("a1"), Resolve), None, false),
+    ];
+    // Incidents 1..=7 exist, as notifications reference them (foreign key).
+    for n in 1..=7 {
+        let id = store
+            .open_incident("shop", &format!("env{n}"), Down, None, t(0))
+            .unwrap();
+        assert_eq!(id, n);
+    }
+    for (i, (k, incident, want)) in cases.iter().enumerate() {
+        let got = store.claim_notification(k, *incident, t(i as i64)).unwrap();
+        assert_eq!(got, *want, "case {i}: {k:?} incident {incident:?}");
+    }
+}
+
+#[test]
+fn a_released_claim_can_be_claimed_again() {
+    let (_dir, mut store) = temp_store();
+    let k = key(Phantom, Some("a1"), NotificationKind::Open);
+    assert!(store.claim_notification(&k, None, t(0)).unwrap());
+    assert!(store.release_notification(&k, None).unwrap());
+    assert!(!store.release_notification(&k, None).unwrap());
+    assert!(store.claim_notification(&k, None, t(1)).unwrap());
+    assert!(!store.claim_notification(&k, None, t(2)).unwrap());
+}
+
+#[test]
+fn a_claim_naming_a_missing_incident_is_refused() {
+    let (_dir, mut store) = temp_store();
+    let k = key(Phantom, Some("a1"), NotificationKind::Open);
+    let err = store.claim_notification(&k, Some(42), t(0)).unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
+    // The refused claim left nothing behind.
+    assert!(store.claim_notification(&k, None, t(0)).unwrap());
+}
