@@ -1,1 +1,18 @@
-//! deploywatch-engine
+//! The Deploywatch engine: gathers observations for each environment (probes, GitHub,
+//! registry), decides with `deploywatch_core::decide`, records history in the store, and runs
+//! the watcher loop that schedules checks and announces incidents.
+//!
+//! It knows nothing of a GUI or of output formats: the CLI and the desktop app are shells over
+//! [`Engine`], [`verify`] and [`Watcher`].
+
+mod check;
+mod notify;
+mod repo;
+mod verify;
+mod watch;
+
+pub use check::{CliExpect, Engine, EngineOptions, Selection};
+pub use notify::{Notice, Notifier};
+pub use repo::{Head, RepoSnapshot};
+pub use verify::verify;
+pub use watch::{Command, WatchEvent, Watcher};

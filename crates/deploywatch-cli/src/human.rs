@@ -1,0 +1,396 @@
+//! The everyday commands (`verify`, `watch`, `status`, `history`) and their human output:
+//! one line per environment readable at a glance, details indented under it, colour only on
+//! a terminal (and never with `NO_COLOR`).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use chrono::Utc;
+use deploywatch_core::{Report, Sha, Verdict};
+use deploywatch_engine::{Command, Notifier, Selection, WatchEvent, Watcher};
+use deploywatch_store::{HistoryEvent, HistoryFilter};
+
+use crate::Failure;
+use crate::dto::{HistoryJson, ReportJson, StatusJson, rfc3339};
+use crate::setup::{self, Paths};
+
+/// ANSI styling that switches itself off when stdout is not a terminal.
+#[derive(Clone, Copy)]
+pub struct Style {
+    on: bool,
+}
+
+impl Style {
+    pub fn detect() -> Style {
+        Style {
+            on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    pub fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    pub fn verdict(self, v: Verdict) -> String {
+        let code = match v {
+            Verdict::Live => "32",
+            Verdict::Deploying => "34",
+            _ => "31;1",
+        };
+        self.paint(code, v.as_str())
+    }
+    pub fn mark(self, ok: bool) -> String {
+        if ok {
+            self.paint("32", "✓")
+        } else {
+            self.paint("31", "✗")
+        }
+    }
+}
+
+fn short(sha: Option<&Sha>) -> String {
+    sha.map_or_else(|| "-".to_string(), |s| s.short().to_string())
+}
+
+/// A report for people: a headline, the hint, warnings, and the checklist.
+pub fn render_report(r: &Report, style: Style) -> String {
+    let mut out = format!(
+        "{} {}  {}  expected {}  live {}",
+        style.mark(r.verdict == Verdict::Live),
+        style.bold(&format!("{} / {}", r.project, r.environment)),
+        style.verdict(r.verdict),
+        short(r.expected_sha.as_ref()),
+        short(r.live_sha.as_ref()),
+    );
+    if let Some(ci) = &r.ci {
+        out.push_str(&format!(
+            "  CI {}",
+            ci.conclusion.as_deref().unwrap_or(&ci.status)
+        ));
+    }
+    out.push('\n');
+    out.push_str(&format!("    {}\n", r.hint));
+    for w in &r.warnings {
+        out.push_str(&format!("    ! {w}\n"));
+    }
+    for c in &r.checks {
+        out.push_str(&format!(
+            "    {} {:<12} {}\n",
+            style.mark(c.ok),
+            c.name,
+            style.dim(&c.detail)
+        ));
+    }
+    out
+}
+
+pub async fn verify(
+    paths: &Paths,
+    project: Option<String>,
+    environment: Option<String>,
+    expect: Option<String>,
+    wait: Option<Duration>,
+    json: bool,
+) -> Result<u8, Failure> {
+    let expect = match expect {
+        Some(text) => Some(Sha::parse(&text).ok_or_else(|| {
+            Failure::usage(format!(
+                "--expect {text:?} is not a git SHA (7 to 64 hex characters)"
+            ))
+        })?),
+        None => None,
+    };
+    let config = paths.load_config()?;
+    let selection = Selection {
+        project,
+        environment,
+    };
+    check_selection(&config, &selection)?;
+    let engine = setup::engine(paths, config, false)?;
+    let reports = deploywatch_engine::verify(&engine, &selection, expect, wait).await;
+    if json {
+        let docs: Vec<ReportJson> = reports.iter().map(ReportJson::from).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
+        );
+    } else {
+        let style = Style::detect();
+        for r in &reports {
+            print!("{}", render_report(r, style));
+        }
+        let live = reports
+            .iter()
+            .filter(|r| r.verdict == Verdict::Live)
+            .count();
+        println!("{live} of {} environments live", reports.len());
+    }
+    Ok(if reports.iter().all(|r| r.verdict == Verdict::Live) {
+        0
+    } else {
+        1
+    })
+}
+
+/// `--project`/`--env` must name something configured: a typo must not pass as "nothing to
+/// check, all live".
+fn check_selection(config: &deploywatch_config::Config, sel: &Selection) -> Result<(), Failure> {
+    let known: Vec<String> = config
+        .projects
+        .iter()
+        .flat_map(|p| {
+            p.environments
+                .iter()
+                .map(move |e| format!("{}/{}", p.name, e.name))
+        })
+        .collect();
+    if let Some(p) = &sel.project {
+        if config.project(p).is_none() {
+            let names: Vec<&str> = config.projects.iter().map(|p| p.name.as_str()).collect();
+            return Err(Failure::usage(format!(
+                "no project {p:?} in the config (projects: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    let any = config.projects.iter().any(|p| {
+        p.environments
+            .iter()
+            .any(|e| sel.includes(&p.name, &e.name))
+    });
+    if !any {
+        return Err(Failure::usage(match &sel.environment {
+            Some(e) => format!(
+                "no environment {e:?} matches (environments: {})",
+                known.join(", ")
+            ),
+            None => "the config has no environments to check".to_string(),
+        }));
+    }
+    Ok(())
+}
+
+/// Whether a D-Bus session bus is there to carry desktop notifications.
+fn session_bus_available() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return true;
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(|d| std::path::Path::new(&d).join("bus").exists())
+        .unwrap_or(false)
+}
+
+pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
+    let config = paths.load_config()?;
+    let desktop = config.notifications.desktop && !no_notify && session_bus_available();
+    if config.notifications.desktop && !no_notify && !desktop {
+        eprintln!("deploywatch: no D-Bus session bus: desktop notifications are off");
+    }
+    let webhook = config.notifications.webhook.clone();
+    let engine = setup::engine(paths, config, true)?;
+    run_watcher(engine, Notifier::new(desktop, webhook), None).await;
+    Ok(0)
+}
+
+/// Runs the watcher, printing each check and incident as a line, until Ctrl-C, SIGTERM or the
+/// optional time limit.
+pub async fn run_watcher(
+    engine: std::sync::Arc<deploywatch_engine::Engine>,
+    notifier: Notifier,
+    limit: Option<Duration>,
+) {
+    let style = Style::detect();
+    let count = engine
+        .config
+        .projects
+        .iter()
+        .map(|p| p.environments.len())
+        .sum::<usize>();
+    eprintln!("deploywatch: watching {count} environments; Ctrl-C to stop");
+    let (watcher, commands, events) = Watcher::new(engine, notifier);
+    let mut rx = events.subscribe();
+    let printer = tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(WatchEvent::Checked { report, .. }) => println!(
+                    "{} {} {:<14} expected {} live {}  {}",
+                    style.dim(&Utc::now().format("%H:%M:%S").to_string()),
+                    style.bold(&format!("{}/{}", report.project, report.environment)),
+                    style.verdict(report.verdict),
+                    short(report.expected_sha.as_ref()),
+                    short(report.live_sha.as_ref()),
+                    style.dim(&report.hint),
+                ),
+                Ok(WatchEvent::Incident { notice, delivered }) => println!(
+                    "{} {} {}{}\n           {}",
+                    style.dim(&Utc::now().format("%H:%M:%S").to_string()),
+                    style.bold("▶"),
+                    style.bold(&notice.summary),
+                    if delivered { "" } else { " (not notified)" },
+                    notice.body
+                ),
+                Ok(WatchEvent::Paused { .. }) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    let mut task = tokio::spawn(watcher.run());
+    let stop = async {
+        let deadline = async {
+            match limit {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate() => {}
+            _ = deadline => {}
+        }
+    };
+    tokio::select! {
+        _ = stop => {
+            let _ = commands.send(Command::Stop).await;
+            // A round in progress finishes (its writes are transactions); give it a bound.
+            let _ = tokio::time::timeout(Duration::from_secs(15), &mut task).await;
+        }
+        _ = &mut task => {}
+    }
+    drop(events);
+    printer.abort();
+}
+
+async fn terminate() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}
+
+pub fn status(paths: &Paths, json: bool) -> Result<u8, Failure> {
+    let config = paths.load_config()?;
+    let store = paths.open_store()?;
+    let states = store
+        .env_states()
+        .map_err(|e| Failure::usage(format!("cannot read the database: {e}")))?;
+    let mut rows = Vec::new();
+    for p in &config.projects {
+        for e in &p.environments {
+            match states
+                .iter()
+                .find(|s| s.project == p.name && s.environment == e.name)
+            {
+                Some(s) => rows.push((StatusJson::from_state(s), Some(s))),
+                None => rows.push((StatusJson::never_checked(&p.name, &e.name), None)),
+            }
+        }
+    }
+    if json {
+        let docs: Vec<&StatusJson> = rows.iter().map(|(j, _)| j).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
+        );
+        return Ok(0);
+    }
+    let style = Style::detect();
+    if rows.is_empty() {
+        println!(
+            "nothing configured: add a [[project]] to {}",
+            paths.config_path()?.display()
+        );
+    }
+    for (row, state) in &rows {
+        let place = style.bold(&format!("{} / {}", row.project, row.environment));
+        match state {
+            None => println!("  {place}  {}", style.dim("never checked")),
+            Some(s) => {
+                let ago = Utc::now() - s.report.checked_at;
+                println!(
+                    "{} {place}  {}  expected {}  live {}  {}",
+                    style.mark(s.report.verdict == Verdict::Live),
+                    style.verdict(s.report.verdict),
+                    short(s.report.expected_sha.as_ref()),
+                    short(s.report.live_sha.as_ref()),
+                    style.dim(&format!("checked {} ago", human_ago(ago))),
+                );
+                if s.report.verdict != Verdict::Live {
+                    println!("    {}", s.report.hint);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn human_ago(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86400),
+    }
+}
+
+pub fn history(
+    paths: &Paths,
+    project: Option<String>,
+    environment: Option<String>,
+    since: Option<Duration>,
+    limit: usize,
+    json: bool,
+) -> Result<u8, Failure> {
+    let store = paths.open_store()?;
+    let filter = HistoryFilter {
+        project,
+        environment,
+        since: since.map(|d| Utc::now() - chrono::Duration::from_std(d).unwrap_or_default()),
+        limit,
+        ..HistoryFilter::default()
+    };
+    let events: Vec<HistoryEvent> = store
+        .history(&filter)
+        .map_err(|e| Failure::usage(format!("cannot read the database: {e}")))?;
+    if json {
+        let docs: Vec<HistoryJson> = events.iter().map(HistoryJson::from).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
+        );
+        return Ok(0);
+    }
+    let style = Style::detect();
+    if events.is_empty() {
+        println!("no history yet: run `deploywatch verify` or `deploywatch watch`");
+    }
+    for ev in &events {
+        let place = match &ev.environment {
+            Some(e) => format!("{}/{}", ev.project, e),
+            None => ev.project.clone(),
+        };
+        println!(
+            "{}  {:<22} {:<24} {:<8} {}",
+            style.dim(&rfc3339(ev.at)),
+            place,
+            ev.kind.as_str(),
+            short(ev.sha.as_ref()),
+            ev.detail
+        );
+    }
+    Ok(0)
+}

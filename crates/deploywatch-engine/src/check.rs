@@ -1,0 +1,455 @@
+//! One check of one environment: gather every observation (GitHub, probes, registry), decide,
+//! and record what was seen in the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use deploywatch_config::{Config, Environment, Follows, Project};
+use deploywatch_core::{
+    BuildInfoProbe, Expected, ExpectedBasis, IncidentState, Observations, Policy, Report, Sha,
+    Verdict, decide,
+};
+use deploywatch_github::{GitHub, GitHubError};
+use deploywatch_probe::{Locator, ProbeSettings, Prober, expand_image};
+use deploywatch_store::{EnvState, LagStage, PushRecord, Store};
+
+use crate::repo::{Head, RepoSnapshot};
+
+/// Which environments a command acts on (`--project`, `--env`).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub project: Option<String>,
+    pub environment: Option<String>,
+}
+
+impl Selection {
+    pub fn includes(&self, project: &str, environment: &str) -> bool {
+        self.project.as_deref().is_none_or(|p| p == project)
+            && self.environment.as_deref().is_none_or(|e| e == environment)
+    }
+}
+
+/// `--expect SHA`: the expected SHA comes from the command line instead of GitHub.
+#[derive(Clone, Debug)]
+pub struct CliExpect {
+    pub sha: Sha,
+    /// `--wait` has run out (or was not given): a mismatch is now `phantom`.
+    pub deadline_passed: bool,
+}
+
+/// How the engine talks to the outside world.
+pub struct EngineOptions {
+    pub config: Config,
+    pub github: GitHub,
+    /// Absent when the database cannot be opened and the command can do without it
+    /// (`verify` in a pipeline with a read-only home directory).
+    pub store: Option<Store>,
+}
+
+/// The engine: configuration plus the handles every check needs. Cheap to share (`Arc`).
+pub struct Engine {
+    pub config: Config,
+    pub github: GitHub,
+    store: Option<Arc<Mutex<Store>>>,
+    probers: HashMap<(String, String), Prober>,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Arc<Engine> {
+        let mut probers = HashMap::new();
+        for p in &opts.config.projects {
+            for e in &p.environments {
+                let settings = ProbeSettings {
+                    timeout: e.settings.timeout,
+                    ..ProbeSettings::default()
+                };
+                probers.insert((p.name.clone(), e.name.clone()), Prober::new(settings));
+            }
+        }
+        let store = opts.store.map(|s| Arc::new(Mutex::new(s)));
+        // ETags live in the database too, so a restarted watcher's first polls are 304s.
+        let github = match &store {
+            Some(s) => opts.github.with_etag_cache(Arc::new(StoreEtags(s.clone()))),
+            None => opts.github,
+        };
+        Arc::new(Engine {
+            config: opts.config,
+            github,
+            store,
+            probers,
+        })
+    }
+
+    /// Runs `f` on the store, if there is one. A poisoned lock (a panic while writing) is
+    /// recovered: SQLite's transaction rolled back, so the connection is consistent.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Option<T> {
+        let store = self.store.as_ref()?;
+        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+        Some(f(&mut guard))
+    }
+
+    /// Every (project, environment) pair the selection names, in config order.
+    pub fn selected<'a>(&'a self, sel: &Selection) -> Vec<(&'a Project, &'a Environment)> {
+        self.config
+            .projects
+            .iter()
+            .flat_map(|p| p.environments.iter().map(move |e| (p, e)))
+            .filter(|(p, e)| sel.includes(&p.name, &e.name))
+            .collect()
+    }
+
+    /// Polls the project's branch head and the CI runs for it. Records the push and the runs
+    /// in the store. `previous` is the last snapshot, to tell whether anything changed.
+    pub async fn poll_repo(
+        &self,
+        project: &Project,
+        previous: Option<&RepoSnapshot>,
+    ) -> RepoSnapshot {
+        let now = Utc::now();
+        let repo = repo_ref(project);
+        let mut snap = RepoSnapshot {
+            head: Err(String::new()),
+            runs: Vec::new(),
+            runs_error: None,
+            fetched_at: now,
+            changed: false,
+        };
+        match self.github.branch_head(&repo, &project.branch).await {
+            Err(e) => snap.head = Err(github_reason(&e)),
+            Ok(polled) => {
+                let head = polled.value;
+                let record = PushRecord {
+                    project: project.name.clone(),
+                    branch: project.branch.clone(),
+                    sha: head.sha.clone(),
+                    author: head.author.clone(),
+                    message: head.message.clone(),
+                    seen_at: now,
+                };
+                let stored = self.with_store(|s| -> Option<(DateTime<Utc>, Option<Sha>, bool)> {
+                    let is_new = s.record_push(&record).ok()?;
+                    let first = s.latest_push(&project.name, &project.branch).ok()??;
+                    let prev = s
+                        .previous_push(&project.name, &project.branch, &head.sha)
+                        .ok()?;
+                    Some((first.first_seen, prev.map(|p| p.sha), is_new))
+                });
+                let (first_seen, previous_sha) = match stored.flatten() {
+                    // A push this database had never seen: the commit date is the better
+                    // estimate of when it was pushed than "now".
+                    Some((_, prev, true)) => (head.committed_at.unwrap_or(now).min(now), prev),
+                    Some((first, prev, false)) => (first, prev),
+                    None => (head.committed_at.unwrap_or(now).min(now), None),
+                };
+                snap.head = Ok(Head {
+                    sha: head.sha.clone(),
+                    first_seen,
+                    previous: previous_sha,
+                    author: head.author,
+                    message: head.message,
+                });
+                match self
+                    .github
+                    .runs_for_sha(&repo, &head.sha, &project.workflows)
+                    .await
+                {
+                    Ok(runs) => snap.runs = runs.value,
+                    Err(e) => snap.runs_error = Some(github_reason(&e)),
+                }
+                self.with_store(|s| {
+                    for run in &snap.runs {
+                        let _ = s.record_ci_run(&project.name, run, now);
+                    }
+                });
+            }
+        }
+        snap.changed = match previous {
+            None => true,
+            Some(prev) => prev.head_sha() != snap.head_sha() || prev.ci_key() != snap.ci_key(),
+        };
+        snap
+    }
+
+    /// One check of one environment. `snapshot` is the project's latest repository poll (not
+    /// needed with `--expect` or `follows = "deployments"`).
+    pub async fn check(
+        &self,
+        project: &Project,
+        env: &Environment,
+        snapshot: Option<&RepoSnapshot>,
+        cli: Option<&CliExpect>,
+    ) -> Report {
+        let now = Utc::now();
+        let mut notes = Vec::new();
+        let mut ci_runs = Vec::new();
+        let expected = match (cli, &env.follows) {
+            (Some(c), _) => Expected::Known {
+                sha: c.sha.clone(),
+                basis: ExpectedBasis::Cli {
+                    deadline_passed: c.deadline_passed,
+                },
+            },
+            (None, Follows::Deployments) => {
+                self.note_auth(&mut notes);
+                match self
+                    .github
+                    .latest_successful_deployment(&repo_ref(project), &env.name)
+                    .await
+                {
+                    Ok(Some(d)) => Expected::Known {
+                        sha: d.sha,
+                        basis: ExpectedBasis::Deployment {
+                            success_at: d.success_at,
+                        },
+                    },
+                    Ok(None) => Expected::Unknown {
+                        reason: format!(
+                            "GitHub has no successful deployment for environment {:?} of {}",
+                            env.name,
+                            repo_ref(project)
+                        ),
+                    },
+                    Err(e) => Expected::Unknown {
+                        reason: github_reason(&e),
+                    },
+                }
+            }
+            (None, Follows::Branch) => {
+                self.note_auth(&mut notes);
+                match snapshot.map(|s| (&s.head, s)) {
+                    Some((Ok(head), s)) => {
+                        ci_runs = s.runs.clone();
+                        if let Some(err) = &s.runs_error {
+                            notes.push(format!("CI runs could not be read: {err}"));
+                        }
+                        Expected::Known {
+                            sha: head.sha.clone(),
+                            basis: ExpectedBasis::Branch {
+                                first_seen: head.first_seen,
+                                previous: head.previous.clone(),
+                            },
+                        }
+                    }
+                    Some((Err(reason), _)) => Expected::Unknown {
+                        reason: reason.clone(),
+                    },
+                    None => Expected::Unknown {
+                        reason: "the repository was not polled".into(),
+                    },
+                }
+            }
+        };
+
+        let prober = self.prober(project, env);
+        let locator = Locator {
+            sha_pointer: env.sha_pointer.clone(),
+            sha_header: env.sha_header.clone(),
+        };
+        let (build_info, health, frontend) = tokio::join!(
+            async {
+                if env.replicas > 1 {
+                    prober
+                        .replicas(&env.build_info_url, &locator, env.replicas)
+                        .await
+                } else {
+                    vec![prober.build_info(&env.build_info_url, &locator).await]
+                }
+            },
+            async {
+                match &env.health_url {
+                    Some(url) => Some(prober.health(url).await),
+                    None => None,
+                }
+            },
+            async {
+                match &env.frontend_url {
+                    Some(url) => Some(prober.frontend(url).await),
+                    None => None,
+                }
+            },
+        );
+
+        let mut obs = Observations {
+            project: project.name.clone(),
+            environment: env.name.clone(),
+            now,
+            policy: Policy {
+                grace: env.settings.grace,
+                ci_timeout: env.settings.ci_timeout,
+                expect_environment: env.expect_environment.clone(),
+                replicas: env.replicas,
+                branch: project.branch.clone(),
+            },
+            expected,
+            build_info,
+            health,
+            frontend,
+            cache_bust: None,
+            ci_runs,
+            ci_runs_live: Vec::new(),
+            image: None,
+            notes,
+        };
+
+        // Evidence that only matters when the live SHA is not the expected one: is a cache
+        // serving the old answer, and is the new image in the registry at all?
+        if let (Some(live), Expected::Known { sha: expected, .. }) =
+            (single_live(&obs.build_info), &obs.expected)
+        {
+            if !live.matches(expected) {
+                obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
+                let ci_passed = obs.ci_runs.iter().any(|r| r.is_success());
+                let ci_relevant = !matches!(
+                    &obs.expected,
+                    Expected::Known {
+                        basis: ExpectedBasis::Branch { .. },
+                        ..
+                    }
+                );
+                if let Some(template) = &project.image {
+                    if ci_passed || ci_relevant {
+                        obs.image = Some(prober.image(&expand_image(template, expected)).await);
+                    }
+                }
+            }
+        }
+        decide(&obs)
+    }
+
+    /// Stores a report: the check (if it changed, or as a bounded sample), the environment's
+    /// current state, and the deploy-lag milestones it reveals.
+    pub fn record(
+        &self,
+        report: &Report,
+        changed: bool,
+        incident: &IncidentState,
+        next_check_at: Option<DateTime<Utc>>,
+    ) {
+        self.with_store(|s| {
+            if let Err(e) = s.record_check(report, changed) {
+                tracing::warn!(
+                    "could not record the check of {}/{}: {e}",
+                    report.project,
+                    report.environment
+                );
+            }
+            let state = EnvState {
+                project: report.project.clone(),
+                environment: report.environment.clone(),
+                report: report.clone(),
+                next_check_at,
+                incident: incident.clone(),
+            };
+            if let Err(e) = s.set_env_state(&state) {
+                tracing::warn!(
+                    "could not record the state of {}/{}: {e}",
+                    report.project,
+                    report.environment
+                );
+            }
+            if let Some(expected) = &report.expected_sha {
+                let (p, e) = (&report.project, &report.environment);
+                if let Some(ci) = &report.ci {
+                    if ci.conclusion.as_deref() == Some("success") {
+                        let _ = s.mark_lag(
+                            p,
+                            e,
+                            expected,
+                            LagStage::CiGreen,
+                            ci.completed_at.unwrap_or(report.checked_at),
+                        );
+                    }
+                }
+                let seen_live = report.seen.iter().any(|seen| seen.sha.matches(expected));
+                if seen_live {
+                    let _ = s.mark_lag(p, e, expected, LagStage::FirstLive, report.checked_at);
+                }
+                if report.verdict == Verdict::Live || report.verdict == Verdict::StaleFrontend {
+                    let _ =
+                        s.mark_lag(p, e, expected, LagStage::AllReplicasLive, report.checked_at);
+                }
+            }
+        });
+    }
+
+    /// Records when a pushed SHA was first seen, for the deploy-lag figures of each
+    /// environment that follows the branch.
+    pub fn record_push_lag(&self, project: &Project, head: &Head) {
+        self.with_store(|s| {
+            for env in project
+                .environments
+                .iter()
+                .filter(|e| e.follows == Follows::Branch)
+            {
+                let _ = s.mark_lag(
+                    &project.name,
+                    &env.name,
+                    &head.sha,
+                    LagStage::Pushed,
+                    head.first_seen,
+                );
+            }
+        });
+    }
+
+    fn prober(&self, project: &Project, env: &Environment) -> Prober {
+        self.probers
+            .get(&(project.name.clone(), env.name.clone()))
+            .cloned()
+            .unwrap_or_else(|| {
+                Prober::new(ProbeSettings {
+                    timeout: env.settings.timeout,
+                    ..ProbeSettings::default()
+                })
+            })
+    }
+
+    fn note_auth(&self, notes: &mut Vec<String>) {
+        if !self.github.is_authenticated() {
+            notes.push(
+                "GitHub is read without a token (60 requests per hour, public repositories only): \
+                 run `deploywatch auth login` or set GITHUB_TOKEN"
+                    .into(),
+            );
+        }
+    }
+}
+
+/// The GitHub client's ETag cache, kept in the store.
+struct StoreEtags(Arc<Mutex<Store>>);
+
+impl deploywatch_github::EtagCache for StoreEtags {
+    fn get(&self, key: &str) -> Option<(String, Vec<u8>)> {
+        let store = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        store.etag_get(key).ok().flatten()
+    }
+    fn put(&self, key: &str, etag: &str, body: &[u8]) {
+        let mut store = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = store.etag_put(key, etag, body) {
+            tracing::warn!("could not store an ETag: {e}");
+        }
+    }
+}
+
+/// The one SHA every replica reports, if they agree and all had one.
+fn single_live(probes: &[BuildInfoProbe]) -> Option<Sha> {
+    let mut shas = probes
+        .iter()
+        .map(|p| p.fingerprint.as_ref().ok().map(|f| f.sha.clone()));
+    let first = shas.next()??;
+    shas.all(|s| s.is_some_and(|s| s.matches(&first)))
+        .then_some(first)
+}
+
+pub(crate) fn repo_ref(project: &Project) -> deploywatch_github::RepoRef {
+    deploywatch_github::RepoRef {
+        owner: project.repo.owner.clone(),
+        name: project.repo.name.clone(),
+    }
+}
+
+/// A GitHub failure in words a person can act on; it becomes the `unverifiable` hint.
+pub(crate) fn github_reason(e: &GitHubError) -> String {
+    e.to_string()
+}

@@ -1,0 +1,375 @@
+//! The watcher: a long-running component that schedules repository polls and environment
+//! checks on the fast→idle backoff, records history, and announces incidents.
+//!
+//! One task owns all state. It sleeps until the earliest due item or a [`Command`], then runs
+//! every due repository poll (one per repository, serving all of its environments) and then
+//! every due environment check concurrently. A change seen by a repository poll (new push, CI
+//! status change) makes that project's environments due at once and resets their backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deploywatch_config::Follows;
+use deploywatch_core::{Backoff, IncidentEvent, IncidentState, Report, Sha};
+use deploywatch_store::{NotificationKey, NotificationKind, StoreError};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+
+use crate::check::Engine;
+use crate::notify::{Notice, Notifier};
+use crate::repo::RepoSnapshot;
+
+/// What the watcher can be told while it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Check every environment (and poll every repository) now.
+    CheckNow,
+    /// No checks until the duration has passed or `Resume` arrives.
+    Pause(Duration),
+    Resume,
+    /// Finish the round in progress and return.
+    Stop,
+}
+
+/// What the watcher reports to whoever listens (the desktop app, the CLI's log).
+#[derive(Clone, Debug)]
+pub enum WatchEvent {
+    Checked {
+        report: Report,
+        next_check_at: DateTime<Utc>,
+    },
+    Incident {
+        notice: Notice,
+        delivered: bool,
+    },
+    Paused {
+        until: Option<DateTime<Utc>>,
+    },
+}
+
+struct EnvSlot {
+    project: usize,
+    env: usize,
+    backoff: Backoff,
+    due: Instant,
+    incident: IncidentState,
+    incident_id: Option<i64>,
+    /// Whether the open incident was announced (a repeat of an already-announced
+    /// (environment, expected SHA, verdict) is not, and then neither is its resolve).
+    announced: bool,
+    last: Option<Report>,
+}
+
+struct RepoSlot {
+    project: usize,
+    backoff: Backoff,
+    due: Instant,
+    snapshot: Option<RepoSnapshot>,
+}
+
+/// The watcher component. Build it with [`Watcher::new`], keep the command sender, and
+/// `run` it on a tokio runtime.
+pub struct Watcher {
+    engine: Arc<Engine>,
+    notifier: Notifier,
+    commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<WatchEvent>,
+}
+
+impl Watcher {
+    pub fn new(
+        engine: Arc<Engine>,
+        notifier: Notifier,
+    ) -> (
+        Watcher,
+        mpsc::Sender<Command>,
+        broadcast::Sender<WatchEvent>,
+    ) {
+        let (tx, rx) = mpsc::channel(16);
+        let (events, _) = broadcast::channel(256);
+        (
+            Watcher {
+                engine,
+                notifier,
+                commands: rx,
+                events: events.clone(),
+            },
+            tx,
+            events,
+        )
+    }
+
+    /// Runs until `Command::Stop` or until every command sender is dropped.
+    pub async fn run(mut self) {
+        let engine = self.engine.clone();
+        let projects = &engine.config.projects;
+        let now = Instant::now();
+        let mut repos: Vec<RepoSlot> = projects
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.environments.iter().any(|e| e.follows == Follows::Branch))
+            .map(|(i, p)| {
+                let fast = p
+                    .environments
+                    .iter()
+                    .map(|e| e.settings.fast_interval)
+                    .min()
+                    .unwrap_or(Duration::from_secs(10));
+                let idle = p
+                    .environments
+                    .iter()
+                    .map(|e| e.settings.idle_interval)
+                    .min()
+                    .unwrap_or(Duration::from_secs(300));
+                RepoSlot {
+                    project: i,
+                    backoff: Backoff::new(fast, idle),
+                    due: now,
+                    snapshot: None,
+                }
+            })
+            .collect();
+        let mut envs: Vec<EnvSlot> = Vec::new();
+        for (pi, p) in projects.iter().enumerate() {
+            for (ei, e) in p.environments.iter().enumerate() {
+                let stored = engine
+                    .with_store(|s| s.env_state(&p.name, &e.name).ok().flatten())
+                    .flatten();
+                let open = engine
+                    .with_store(|s| s.open_incident_for(&p.name, &e.name).ok().flatten())
+                    .flatten();
+                let incident = stored
+                    .as_ref()
+                    .map(|s| s.incident.clone())
+                    .unwrap_or_default();
+                envs.push(EnvSlot {
+                    project: pi,
+                    env: ei,
+                    backoff: Backoff::new(e.settings.fast_interval, e.settings.idle_interval),
+                    due: now,
+                    // An incident still open in the database was announced by an earlier run.
+                    announced: open.is_some(),
+                    incident_id: open.map(|i| i.id),
+                    incident,
+                    last: stored.map(|s| s.report),
+                });
+            }
+        }
+        let mut paused_until: Option<Instant> = None;
+
+        loop {
+            let next = repos
+                .iter()
+                .map(|r| r.due)
+                .chain(envs.iter().map(|e| e.due))
+                .min();
+            let wake = match (paused_until, next) {
+                (Some(p), _) => p,
+                (None, Some(n)) => n,
+                (None, None) => Instant::now() + Duration::from_secs(3600),
+            };
+            tokio::select! {
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(Command::Stop) => return,
+                    Some(Command::CheckNow) => {
+                        paused_until = None;
+                        let now = Instant::now();
+                        repos.iter_mut().for_each(|r| r.due = now);
+                        envs.iter_mut().for_each(|e| e.due = now);
+                        continue;
+                    }
+                    Some(Command::Pause(d)) => {
+                        paused_until = Some(Instant::now() + d);
+                        let until = Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
+                        let _ = self.events.send(WatchEvent::Paused { until: Some(until) });
+                        continue;
+                    }
+                    Some(Command::Resume) => {
+                        paused_until = None;
+                        let _ = self.events.send(WatchEvent::Paused { until: None });
+                        continue;
+                    }
+                },
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            if let Some(p) = paused_until {
+                if Instant::now() < p {
+                    continue;
+                }
+                paused_until = None;
+                let _ = self.events.send(WatchEvent::Paused { until: None });
+            }
+
+            // Repository polls first, so environment checks see the newest push and CI state.
+            let now = Instant::now();
+            let due_repos: Vec<usize> = (0..repos.len()).filter(|i| repos[*i].due <= now).collect();
+            let polls = futures_util::future::join_all(due_repos.iter().map(|i| {
+                let slot = &repos[*i];
+                engine.poll_repo(&projects[slot.project], slot.snapshot.as_ref())
+            }))
+            .await;
+            for (i, snap) in due_repos.into_iter().zip(polls) {
+                let slot = &mut repos[i];
+                if snap.changed {
+                    if let Ok(head) = &snap.head {
+                        engine.record_push_lag(&projects[slot.project], head);
+                    }
+                    let now = Instant::now();
+                    for e in envs.iter_mut().filter(|e| e.project == slot.project) {
+                        e.backoff.reset();
+                        e.due = e.due.min(now);
+                    }
+                }
+                slot.due = Instant::now() + slot.backoff.next(snap.changed);
+                slot.snapshot = Some(snap);
+            }
+
+            let now = Instant::now();
+            let due_envs: Vec<usize> = (0..envs.len()).filter(|i| envs[*i].due <= now).collect();
+            if due_envs.is_empty() {
+                continue;
+            }
+            let reports = futures_util::future::join_all(due_envs.iter().map(|i| {
+                let slot = &envs[*i];
+                let project = &projects[slot.project];
+                let snapshot = repos
+                    .iter()
+                    .find(|r| r.project == slot.project)
+                    .and_then(|r| r.snapshot.as_ref());
+                engine.check(project, &project.environments[slot.env], snapshot, None)
+            }))
+            .await;
+            let mut busy_projects = Vec::new();
+            for (i, report) in due_envs.into_iter().zip(reports) {
+                let slot = &mut envs[i];
+                let project = &projects[slot.project];
+                let settings = &project.environments[slot.env].settings;
+                let changed = slot.last.as_ref().is_none_or(|l| differs(l, &report));
+                let delay = slot.backoff.next(changed);
+                slot.due = Instant::now() + delay;
+                let next_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                // The SHA an incident is about is the one it opened with; `observe` forgets it
+                // on resolve.
+                let incident_sha = slot.incident.expected.clone();
+                let event = slot.incident.observe(
+                    report.verdict,
+                    report.expected_sha.as_ref(),
+                    settings.confirm,
+                );
+                engine.record(&report, changed, &slot.incident, Some(next_at));
+                if let Some(event) = event {
+                    self.announce(slot, &event, &report, incident_sha).await;
+                }
+                if changed || report.verdict == deploywatch_core::Verdict::Deploying {
+                    busy_projects.push(slot.project);
+                }
+                let _ = self.events.send(WatchEvent::Checked {
+                    report: report.clone(),
+                    next_check_at: next_at,
+                });
+                slot.last = Some(report);
+            }
+            // While an environment is changing or deploying, CI state matters: keep its
+            // repository on the fast schedule too.
+            for r in repos
+                .iter_mut()
+                .filter(|r| busy_projects.contains(&r.project))
+            {
+                r.backoff.reset();
+                r.due = r.due.min(Instant::now() + r.backoff.current());
+            }
+        }
+    }
+
+    /// Records an incident event and sends its notice, at most once per (project,
+    /// environment, expected SHA, verdict, kind) — even across restarts.
+    async fn announce(
+        &self,
+        slot: &mut EnvSlot,
+        event: &IncidentEvent,
+        report: &Report,
+        incident_sha: Option<Sha>,
+    ) {
+        let engine = &self.engine;
+        let at = report.checked_at;
+        let (p, e) = (report.project.as_str(), report.environment.as_str());
+        let kind = match event {
+            IncidentEvent::Opened { verdict } => {
+                // An incident left open by an earlier run is the same incident: reuse its id.
+                slot.incident_id = engine
+                    .with_store(|s| {
+                        match s.open_incident(p, e, *verdict, report.expected_sha.as_ref(), at) {
+                            Ok(id) | Err(StoreError::IncidentAlreadyOpen { id, .. }) => Some(id),
+                            Err(err) => {
+                                tracing::warn!("could not record the incident of {p}/{e}: {err}");
+                                None
+                            }
+                        }
+                    })
+                    .flatten();
+                NotificationKind::Open
+            }
+            IncidentEvent::CauseChanged { to, .. } => {
+                if let Some(id) = slot.incident_id {
+                    engine.with_store(|s| s.change_incident_cause(id, *to, at));
+                }
+                NotificationKind::Cause
+            }
+            IncidentEvent::Resolved { .. } => {
+                if let Some(id) = slot.incident_id.take() {
+                    engine.with_store(|s| s.resolve_incident(id, at));
+                }
+                NotificationKind::Resolve
+            }
+        };
+        let verdict = match event {
+            IncidentEvent::Opened { verdict } => *verdict,
+            IncidentEvent::CauseChanged { to, .. } => *to,
+            IncidentEvent::Resolved { last } => *last,
+        };
+        let expected: Option<Sha> = match event {
+            // A resolve belongs to the incident's SHA, not the one that is now live.
+            IncidentEvent::Resolved { .. } => incident_sha.or_else(|| report.expected_sha.clone()),
+            _ => report.expected_sha.clone(),
+        };
+        let key = NotificationKey {
+            project: p.to_string(),
+            environment: e.to_string(),
+            expected_sha: expected,
+            verdict,
+            kind,
+        };
+        let first = engine
+            .with_store(|s| {
+                s.claim_notification(&key, slot.incident_id, at)
+                    .unwrap_or(true)
+            })
+            .unwrap_or(true);
+        let send = match event {
+            IncidentEvent::Resolved { .. } => first && std::mem::take(&mut slot.announced),
+            _ => {
+                slot.announced |= first;
+                first
+            }
+        };
+        let notice = Notice::new(event, report);
+        let delivered = if send {
+            self.notifier.send(&notice).await.is_empty()
+        } else {
+            false
+        };
+        let _ = self.events.send(WatchEvent::Incident { notice, delivered });
+    }
+}
+
+/// Whether a check differs from the previous one in anything that resets the backoff:
+/// verdict, expected SHA, live SHA or the CI state.
+pub(crate) fn differs(a: &Report, b: &Report) -> bool {
+    a.verdict != b.verdict
+        || a.expected_sha != b.expected_sha
+        || a.live_sha != b.live_sha
+        || a.seen != b.seen
+        || a.ci.as_ref().map(|c| (&c.status, &c.conclusion))
+            != b.ci.as_ref().map(|c| (&c.status, &c.conclusion))
+}

@@ -1,0 +1,48 @@
+# Shared by scripts/test.sh and scripts/demo.sh: install what a fresh Debian/Ubuntu machine
+# lacks, and nothing when it is already there (so repeated runs are fast).
+# shellcheck shell=bash
+
+# Builds reuse this directory across clones of the repository (CI clones afresh each time).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/deploywatch/target}"
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+# apt packages: a C compiler (SQLite is compiled in), pkg-config, git (preflight and tests),
+# Node.js + npm (the check that the fake GitHub's bodies still match GitHub's OpenAPI examples).
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_base_packages() {
+  ensure_packages build-essential pkg-config git ca-certificates curl
+}
+
+# Rust: the toolchain must be at least the workspace's rust-version (1.95).
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "installing Rust with rustup" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if command -v rustup >/dev/null 2>&1; then
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+  fi
+}
+
+ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_packages nodejs npm
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of the real `deploywatch` binary against real loopback servers: a fake
+//! GitHub whose bodies come from GitHub's OpenAPI examples, simulated environments and a
+//! simulated registry (crates/deploywatch-fakehub and crates/deploywatch-fleet).
+//!
+//! One test binary (matklad, "Delete cargo integration tests"); modules by feature.
+
+mod harness;
+
+mod github;
+mod incidents;
+mod usage;
+mod verdicts;
+mod wait;
