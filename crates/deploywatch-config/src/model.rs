@@ -1,0 +1,237 @@
+//! The validated configuration: what the rest of Deploywatch reads after [`crate::parse`].
+//!
+//! Every value here has passed validation, so consumers never re-check (URLs are http/https,
+//! durations are positive where they must be, names are unique, settings are merged).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use deploywatch_core::Sha;
+
+/// The default GitHub API base URL (github.com).
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+/// The branch watched when a project names none.
+pub const DEFAULT_BRANCH: &str = "main";
+/// The largest `replicas` accepted: each replica is probed on its own connection every check.
+pub const MAX_REPLICAS: u32 = 64;
+
+/// A whole configuration file, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from, as given (relative paths stay relative).
+    pub source: PathBuf,
+    pub github: GithubConfig,
+    pub notifications: Notifications,
+    /// The `[defaults]` table as written (merged over the built-in defaults). Kept so that
+    /// [`crate::to_toml`] can write overrides only where an environment differs.
+    pub defaults: Settings,
+    pub projects: Vec<Project>,
+}
+
+impl Config {
+    /// The project with this exact name.
+    pub fn project(&self, name: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.name == name)
+    }
+}
+
+/// The `[github]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GithubConfig {
+    /// API base URL without a trailing slash: `https://api.github.com`, or
+    /// `https://HOST/api/v3` for GitHub Enterprise Server (or a fake server in tests).
+    pub api_url: String,
+    /// `client_id`: the OAuth app client id used by the device flow (`deploywatch auth login`).
+    /// An extension of SPEC §5; `None` leaves the choice to the sign-in code's own default.
+    pub client_id: Option<String>,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        GithubConfig {
+            api_url: DEFAULT_API_URL.to_owned(),
+            client_id: None,
+        }
+    }
+}
+
+/// The `[notifications]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notifications {
+    /// Native desktop notifications (default `true`).
+    pub desktop: bool,
+    /// An http/https URL that receives Slack-compatible JSON `{"text": ...}` on incident open,
+    /// cause change and resolve.
+    pub webhook: Option<String>,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Notifications {
+            desktop: true,
+            webhook: None,
+        }
+    }
+}
+
+/// One `[[project]]`: a GitHub repository and where it is deployed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    /// Unique among projects.
+    pub name: String,
+    pub repo: RepoRef,
+    /// The watched branch (default `main`).
+    pub branch: String,
+    /// CI workflow names; empty means any workflow run for the SHA counts.
+    pub workflows: Vec<String>,
+    /// Image reference template; contains `{sha}` and/or `{short_sha}` and no other placeholder.
+    pub image: Option<String>,
+    pub environments: Vec<Environment>,
+}
+
+impl Project {
+    /// The environment with this exact name.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The image reference built for `sha`: the `image` template with `{sha}` replaced by the
+    /// SHA as given and `{short_sha}` by its first 7 characters. `None` without `image`.
+    pub fn image_for(&self, sha: &Sha) -> Option<String> {
+        self.image.as_deref().map(|t| expand_image(t, sha))
+    }
+}
+
+/// Expands an image template (see [`Project::image_for`]).
+pub fn expand_image(template: &str, sha: &Sha) -> String {
+    template
+        .replace("{short_sha}", sha.short())
+        .replace("{sha}", sha.as_str())
+}
+
+/// A GitHub repository, `owner/name`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoRef {
+    pub owner: String,
+    pub name: String,
+}
+
+impl fmt::Display for RepoRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+impl FromStr for RepoRef {
+    type Err = String;
+
+    /// Parses `owner/name`. The error says what was expected, in words for a person.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let expected =
+            || format!("invalid repo {s:?}: expected \"owner/name\", e.g. \"acme/shop\"");
+        let (owner, name) = s.split_once('/').ok_or_else(expected)?;
+        // GitHub logins are letters, digits and hyphens; Enterprise Server may add underscores
+        // (LDAP/SAML logins), so they are accepted too.
+        let owner_ok = !owner.is_empty()
+            && owner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let name_ok = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if owner_ok && name_ok {
+            Ok(RepoRef {
+                owner: owner.to_owned(),
+                name: name.to_owned(),
+            })
+        } else {
+            Err(expected())
+        }
+    }
+}
+
+/// One `[[project.environment]]`: a deployed instance of a project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Environment {
+    /// Unique within its project.
+    pub name: String,
+    /// The endpoint that reports the live SHA (http/https).
+    pub build_info_url: String,
+    pub frontend_url: Option<String>,
+    pub health_url: Option<String>,
+    /// RFC 6901 JSON pointer to the SHA in the build-info body; starts with `/`.
+    /// Never set together with `sha_header`.
+    pub sha_pointer: Option<String>,
+    /// Response header carrying the SHA (a valid HTTP header name).
+    pub sha_header: Option<String>,
+    /// The environment name build-info must report (`env_mismatch` otherwise).
+    pub expect_environment: Option<String>,
+    /// How many replicas to probe, 1..=64 (default 1).
+    pub replicas: u32,
+    pub follows: Follows,
+    /// `[defaults]` merged with this environment's own overrides.
+    pub settings: Settings,
+}
+
+/// Which SHA an environment should run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Follows {
+    /// The head of the project's branch (`follows = "branch"`, the default).
+    #[default]
+    Branch,
+    /// The newest GitHub Deployment for this environment whose latest status is `success`
+    /// (`follows = "deployments"`).
+    Deployments,
+}
+
+impl Follows {
+    /// The TOML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Follows::Branch => "branch",
+            Follows::Deployments => "deployments",
+        }
+    }
+}
+
+impl fmt::Display for Follows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Schedule and policy keys: set in `[defaults]`, each overridable per environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Settings {
+    /// How long after CI success (or a successful deployment) an old live SHA is still
+    /// `deploying` rather than `phantom`. May be zero.
+    pub grace: Duration,
+    /// How long after a push with no CI run before `ci_missing`. Positive.
+    pub ci_timeout: Duration,
+    /// Check interval after any change. Positive, at most `idle_interval`.
+    pub fast_interval: Duration,
+    /// The longest interval the backoff reaches. Positive.
+    pub idle_interval: Duration,
+    /// Per-request HTTP timeout. Positive.
+    pub timeout: Duration,
+    /// Consecutive alert checks before an incident opens (at least 1).
+    pub confirm: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grace: Duration::from_secs(10 * 60),
+            ci_timeout: Duration::from_secs(10 * 60),
+            fast_interval: Duration::from_secs(10),
+            idle_interval: Duration::from_secs(5 * 60),
+            timeout: Duration::from_secs(10),
+            confirm: 2,
+        }
+    }
+}
