@@ -6,8 +6,10 @@
 
 mod harness;
 
+mod demo;
 mod github;
 mod incidents;
+mod preflight;
 mod usage;
 mod verdicts;
 mod wait;

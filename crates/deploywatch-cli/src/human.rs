@@ -218,17 +218,34 @@ pub async fn run_watcher(
     let (watcher, commands, events) = Watcher::new(engine, notifier);
     let mut rx = events.subscribe();
     let printer = tokio::spawn(async move {
+        // Only changes are printed: an unchanged check every few seconds is noise.
+        let mut shown: std::collections::HashMap<
+            (String, String),
+            (Verdict, Option<Sha>, Option<Sha>),
+        > = std::collections::HashMap::new();
         loop {
             match rx.recv().await {
-                Ok(WatchEvent::Checked { report, .. }) => println!(
-                    "{} {} {:<14} expected {} live {}  {}",
-                    style.dim(&Utc::now().format("%H:%M:%S").to_string()),
-                    style.bold(&format!("{}/{}", report.project, report.environment)),
-                    style.verdict(report.verdict),
-                    short(report.expected_sha.as_ref()),
-                    short(report.live_sha.as_ref()),
-                    style.dim(&report.hint),
-                ),
+                Ok(WatchEvent::Checked { report, .. }) => {
+                    let key = (report.project.clone(), report.environment.clone());
+                    let now = (
+                        report.verdict,
+                        report.expected_sha.clone(),
+                        report.live_sha.clone(),
+                    );
+                    if shown.get(&key) == Some(&now) {
+                        continue;
+                    }
+                    shown.insert(key, now);
+                    println!(
+                        "{} {} {:<14} expected {} live {}  {}",
+                        style.dim(&Utc::now().format("%H:%M:%S").to_string()),
+                        style.bold(&format!("{}/{}", report.project, report.environment)),
+                        style.verdict(report.verdict),
+                        short(report.expected_sha.as_ref()),
+                        short(report.live_sha.as_ref()),
+                        style.dim(&report.hint),
+                    );
+                }
                 Ok(WatchEvent::Incident { notice, delivered }) => println!(
                     "{} {} {}{}\n           {}",
                     style.dim(&Utc::now().format("%H:%M:%S").to_string()),

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use deploywatch_core::Sha;
+use deploywatch_core::{CiState, Sha};
 use deploywatch_probe::{ProbeSettings, Prober};
 use serde::Serialize;
 
@@ -108,10 +108,9 @@ pub async fn run(
         }),
         Ok(polled) => {
             let runs = polled.value;
-            let (ok, detail) = if runs.is_empty() {
-                (false, format!("no CI run for {} yet", head.short()))
-            } else if let Some(r) = runs.iter().find(|r| r.is_failed()) {
-                (
+            let (ok, detail) = match CiState::of(&runs) {
+                CiState::None => (false, format!("no CI run for {} yet", head.short())),
+                CiState::Failed(r) => (
                     false,
                     format!(
                         "{} {} for {}: {}",
@@ -120,9 +119,8 @@ pub async fn run(
                         head.short(),
                         r.url
                     ),
-                )
-            } else if let Some(r) = runs.iter().find(|r| !r.is_completed()) {
-                (
+                ),
+                CiState::Pending(r) => (
                     false,
                     format!(
                         "{} is {} for {}",
@@ -130,13 +128,11 @@ pub async fn run(
                         r.status.replace('_', " "),
                         head.short()
                     ),
-                )
-            } else {
-                let names: Vec<String> = runs
-                    .iter()
-                    .map(|r| format!("{} {}", r.workflow, r.conclusion.as_deref().unwrap_or("")))
-                    .collect();
-                (runs.iter().any(|r| r.is_success()), names.join(", "))
+                ),
+                CiState::Success { run, .. } => (
+                    true,
+                    format!("{} passed for {}: {}", run.workflow, head.short(), run.url),
+                ),
             };
             items.push(Item {
                 name: "ci",

@@ -396,9 +396,10 @@ fn cascade(obs: &Observations, d: &mut Draft) -> (Verdict, String) {
     }
 }
 
-/// The CI picture for the expected SHA: the newest run of each workflow decides.
+/// The CI picture for one SHA: the newest run of each workflow decides. A failed workflow
+/// outweighs a pending one, which outweighs success.
 #[derive(Debug)]
-enum CiState<'a> {
+pub enum CiState<'a> {
     None,
     Failed(&'a CiRun),
     Pending(&'a CiRun),
@@ -406,7 +407,7 @@ enum CiState<'a> {
 }
 
 impl<'a> CiState<'a> {
-    fn of(runs: &'a [CiRun]) -> CiState<'a> {
+    pub fn of(runs: &'a [CiRun]) -> CiState<'a> {
         let mut newest: Vec<&CiRun> = Vec::new();
         for run in runs {
             match newest.iter_mut().find(|r| r.workflow == run.workflow) {
@@ -429,7 +430,7 @@ impl<'a> CiState<'a> {
             .map_or(CiState::None, |(run, at)| CiState::Success { run, at })
     }
 
-    fn summary(&self) -> Option<CiSummary> {
+    pub fn summary(&self) -> Option<CiSummary> {
         let run = match self {
             CiState::None => return None,
             CiState::Failed(r) | CiState::Pending(r) | CiState::Success { run: r, .. } => r,

@@ -13,7 +13,7 @@ mod report;
 mod sha;
 
 pub use backoff::Backoff;
-pub use decide::decide;
+pub use decide::{CiState, decide};
 pub use incident::{IncidentEvent, IncidentState};
 pub use observe::{
     AssetProbe, BuildInfoProbe, CacheSignals, CiRun, Expected, ExpectedBasis, Fingerprint,

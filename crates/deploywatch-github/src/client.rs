@@ -178,6 +178,28 @@ impl GitHub {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
+    /// Asks GitHub whether it accepts the token (`GET /rate_limit`, which costs no quota) and
+    /// returns the quota it reports. Used by `deploywatch auth status`.
+    ///
+    /// # Errors
+    /// `Unauthorized` when the token is refused; otherwise as described on [`GitHubError`].
+    pub async fn check_token(&self) -> Result<RateState, GitHubError> {
+        let url = self.base.url(&["rate_limit"], &[]);
+        match self.fetch(&url).await? {
+            Answer::Body { .. } => self.rate().ok_or_else(|| GitHubError::Unexpected {
+                status: 200,
+                detail: "GitHub sent no X-RateLimit headers".into(),
+            }),
+            Answer::NotFound { message } => Err(GitHubError::Unexpected {
+                status: 404,
+                detail: format!(
+                    "{} has no /rate_limit endpoint: {message}",
+                    self.base.as_str()
+                ),
+            }),
+        }
+    }
+
     /// The head commit of `branch` (`GET /repos/{o}/{r}/branches/{branch}`).
     ///
     /// # Errors
