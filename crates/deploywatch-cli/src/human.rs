@@ -152,14 +152,14 @@ fn check_selection(config: &deploywatch_config::Config, sel: &Selection) -> Resu
                 .map(move |e| format!("{}/{}", p.name, e.name))
         })
         .collect();
-    if let Some(p) = &sel.project {
-        if config.project(p).is_none() {
-            let names: Vec<&str> = config.projects.iter().map(|p| p.name.as_str()).collect();
-            return Err(Failure::usage(format!(
-                "no project {p:?} in the config (projects: {})",
-                names.join(", ")
-            )));
-        }
+    if let Some(p) = &sel.project
+        && config.project(p).is_none()
+    {
+        let names: Vec<&str> = config.projects.iter().map(|p| p.name.as_str()).collect();
+        return Err(Failure::usage(format!(
+            "no project {p:?} in the config (projects: {})",
+            names.join(", ")
+        )));
     }
     let any = config.projects.iter().any(|p| {
         p.environments
@@ -200,6 +200,9 @@ pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// What was last printed for an environment: verdict, expected and live SHA.
+type Shown = (Verdict, Option<Sha>, Option<Sha>);
+
 /// Runs the watcher, printing each check and incident as a line, until Ctrl-C, SIGTERM or the
 /// optional time limit.
 pub async fn run_watcher(
@@ -219,10 +222,8 @@ pub async fn run_watcher(
     let mut rx = events.subscribe();
     let printer = tokio::spawn(async move {
         // Only changes are printed: an unchanged check every few seconds is noise.
-        let mut shown: std::collections::HashMap<
-            (String, String),
-            (Verdict, Option<Sha>, Option<Sha>),
-        > = std::collections::HashMap::new();
+        let mut shown: std::collections::HashMap<(String, String), Shown> =
+            std::collections::HashMap::new();
         loop {
             match rx.recv().await {
                 Ok(WatchEvent::Checked { report, .. }) => {

@@ -229,10 +229,10 @@ fn cascade(obs: &Observations, d: &mut Draft) -> (Verdict, String) {
             true,
             format!("live {} is the expected SHA", live.short()),
         );
-        if let Some(f) = &obs.frontend {
-            if let Some(hint) = stale_frontend(env, f, expected, d) {
-                return (Verdict::StaleFrontend, hint);
-            }
+        if let Some(f) = &obs.frontend
+            && let Some(hint) = stale_frontend(env, f, expected, d)
+        {
+            return (Verdict::StaleFrontend, hint);
         }
         let what = match basis {
             ExpectedBasis::Branch { .. } => format!("the head of {}", obs.policy.branch),
@@ -474,7 +474,7 @@ fn group_live_shas(obs: &Observations, d: &mut Draft) {
             }),
         }
     }
-    d.seen.sort_by(|a, b| b.probes.cmp(&a.probes));
+    d.seen.sort_by_key(|s| std::cmp::Reverse(s.probes));
     if d.seen.len() == 1 {
         d.live = Some(d.seen[0].sha.clone());
     }
@@ -488,31 +488,30 @@ fn phantom_cause(
     basis: &ExpectedBasis,
     ci: &CiState,
 ) -> String {
-    if let Some(bust) = &obs.cache_bust {
-        if let Ok(fp) = &bust.fingerprint {
-            if fp.sha.matches(expected) {
-                return format!(
-                    "a cache layer serves the old answer — a cache-busting request got {} — \
+    if let Some(bust) = &obs.cache_bust
+        && let Ok(fp) = &bust.fingerprint
+        && fp.sha.matches(expected)
+    {
+        return format!(
+            "a cache layer serves the old answer — a cache-busting request got {} — \
                      purge or bypass the cache in front of {}",
-                    fp.sha.short(),
-                    obs.environment
-                );
-            }
-        }
+            fp.sha.short(),
+            obs.environment
+        );
     }
     let built_at = obs
         .build_info
         .iter()
         .find_map(|p| p.fingerprint.as_ref().ok()?.build_date);
-    if let (Some(built), CiState::Success { run, .. }) = (built_at, ci) {
-        if built < run.created_at {
-            return format!(
-                "the live build is from {}, before CI built {} — the image tag still points to \
+    if let (Some(built), CiState::Success { run, .. }) = (built_at, ci)
+        && built < run.created_at
+    {
+        return format!(
+            "the live build is from {}, before CI built {} — the image tag still points to \
                  an old build; check that the deploy pulls the new tag or digest",
-                built.format("%Y-%m-%d %H:%M UTC"),
-                expected.short()
-            );
-        }
+            built.format("%Y-%m-%d %H:%M UTC"),
+            expected.short()
+        );
     }
     match basis {
         ExpectedBasis::Branch {
@@ -571,10 +570,10 @@ fn stale_frontend(env: &str, f: &FrontendProbe, expected: &Sha, d: &mut Draft) -
         ),
         None => {}
     }
-    if let Some(r) = answered(&f.http) {
-        if !(200..300).contains(&r.status) {
-            hint.get_or_insert(format!("the page at {} answered {}", f.http.url, r.status));
-        }
+    if let Some(r) = answered(&f.http)
+        && !(200..300).contains(&r.status)
+    {
+        hint.get_or_insert(format!("the page at {} answered {}", f.http.url, r.status));
     }
     if !f.assets.is_empty() {
         let broken: Vec<String> = f
@@ -677,28 +676,26 @@ fn add_warnings(obs: &Observations, d: &mut Draft, verdict: Verdict) {
                 .find_map(|p| p.fingerprint.as_ref().ok()?.build_date);
             if let (Some(built), CiState::Success { run, .. }) =
                 (built_at, CiState::of(&obs.ci_runs))
+                && built < run.created_at
             {
-                if built < run.created_at {
-                    d.warn(format!(
-                        "the live build date ({}) is older than the CI run that built {} ({})",
-                        built.format("%Y-%m-%d %H:%M UTC"),
-                        expected.short(),
-                        run.created_at.format("%Y-%m-%d %H:%M UTC")
-                    ));
-                }
-            }
-        }
-    }
-    if let (Some(live), false) = (&d.live, obs.ci_runs_live.is_empty()) {
-        if verdict != Verdict::Live {
-            if let CiState::Failed(run) = CiState::of(&obs.ci_runs_live) {
                 d.warn(format!(
-                    "CI {} for the live {} too",
-                    run.conclusion.as_deref().unwrap_or("failed"),
-                    live.short()
+                    "the live build date ({}) is older than the CI run that built {} ({})",
+                    built.format("%Y-%m-%d %H:%M UTC"),
+                    expected.short(),
+                    run.created_at.format("%Y-%m-%d %H:%M UTC")
                 ));
             }
         }
+    }
+    if let (Some(live), false) = (&d.live, obs.ci_runs_live.is_empty())
+        && verdict != Verdict::Live
+        && let CiState::Failed(run) = CiState::of(&obs.ci_runs_live)
+    {
+        d.warn(format!(
+            "CI {} for the live {} too",
+            run.conclusion.as_deref().unwrap_or("failed"),
+            live.short()
+        ));
     }
 }
 

@@ -49,11 +49,11 @@ impl IncidentState {
         }
         if !verdict.is_alert() {
             self.alert_streak = 0;
-            if verdict == Verdict::Live {
-                if let Some(last) = self.open.take() {
-                    self.expected = None;
-                    return Some(IncidentEvent::Resolved { last });
-                }
+            if verdict == Verdict::Live
+                && let Some(last) = self.open.take()
+            {
+                self.expected = None;
+                return Some(IncidentEvent::Resolved { last });
             }
             return None;
         }

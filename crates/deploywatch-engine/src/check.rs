@@ -296,22 +296,21 @@ impl Engine {
         // serving the old answer, and is the new image in the registry at all?
         if let (Some(live), Expected::Known { sha: expected, .. }) =
             (single_live(&obs.build_info), &obs.expected)
+            && !live.matches(expected)
         {
-            if !live.matches(expected) {
-                obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
-                let ci_passed = obs.ci_runs.iter().any(|r| r.is_success());
-                let ci_relevant = !matches!(
-                    &obs.expected,
-                    Expected::Known {
-                        basis: ExpectedBasis::Branch { .. },
-                        ..
-                    }
-                );
-                if let Some(template) = &project.image {
-                    if ci_passed || ci_relevant {
-                        obs.image = Some(prober.image(&expand_image(template, expected)).await);
-                    }
+            obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
+            let ci_passed = obs.ci_runs.iter().any(|r| r.is_success());
+            let ci_relevant = !matches!(
+                &obs.expected,
+                Expected::Known {
+                    basis: ExpectedBasis::Branch { .. },
+                    ..
                 }
+            );
+            if let Some(template) = &project.image
+                && (ci_passed || ci_relevant)
+            {
+                obs.image = Some(prober.image(&expand_image(template, expected)).await);
             }
         }
         decide(&obs)
@@ -350,16 +349,16 @@ impl Engine {
             }
             if let Some(expected) = &report.expected_sha {
                 let (p, e) = (&report.project, &report.environment);
-                if let Some(ci) = &report.ci {
-                    if ci.conclusion.as_deref() == Some("success") {
-                        let _ = s.mark_lag(
-                            p,
-                            e,
-                            expected,
-                            LagStage::CiGreen,
-                            ci.completed_at.unwrap_or(report.checked_at),
-                        );
-                    }
+                if let Some(ci) = &report.ci
+                    && ci.conclusion.as_deref() == Some("success")
+                {
+                    let _ = s.mark_lag(
+                        p,
+                        e,
+                        expected,
+                        LagStage::CiGreen,
+                        ci.completed_at.unwrap_or(report.checked_at),
+                    );
                 }
                 let seen_live = report.seen.iter().any(|seen| seen.sha.matches(expected));
                 if seen_live {
