@@ -165,4 +165,10 @@ async fn human_verify_output_is_readable_without_colour() {
             .contains("the deploy did not replace the running build"),
         "{run:?}"
     );
+    // GitHub's compare API names what is waiting to go live.
+    let waiting = format!(
+        "1 commit(s) waiting to go live:\n      {} Fix rounding in totals (bob)",
+        &s.new[..7]
+    );
+    assert!(run.stdout.contains(&waiting), "{run:?}");
 }

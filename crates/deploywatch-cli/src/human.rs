@@ -115,6 +115,7 @@ pub async fn verify(
     };
     check_selection(&config, &selection)?;
     let engine = setup::engine(paths, config, false)?;
+    let with_github = expect.is_none();
     let reports = deploywatch_engine::verify(&engine, &selection, expect, wait).await;
     if json {
         let docs: Vec<ReportJson> = reports.iter().map(ReportJson::from).collect();
@@ -126,6 +127,9 @@ pub async fn verify(
         let style = Style::detect();
         for r in &reports {
             print!("{}", render_report(r, style));
+            if with_github {
+                print!("{}", waiting_commits(&engine, r).await);
+            }
         }
         let live = reports
             .iter()
@@ -138,6 +142,40 @@ pub async fn verify(
     } else {
         1
     })
+}
+
+/// The commits between the live and the expected SHA (GitHub's compare API), for a report
+/// whose environment does not serve the expected SHA. Empty when there is nothing to say.
+async fn waiting_commits(engine: &deploywatch_engine::Engine, r: &Report) -> String {
+    let (Some(live), Some(expected)) = (&r.live_sha, &r.expected_sha) else {
+        return String::new();
+    };
+    let Some(project) = engine.config.project(&r.project) else {
+        return String::new();
+    };
+    if live.matches(expected) {
+        return String::new();
+    }
+    let repo = deploywatch_github::RepoRef::new(&project.repo.owner, &project.repo.name);
+    match engine.github.compare(&repo, live, expected).await {
+        Ok(commits) if commits.is_empty() => String::new(),
+        Ok(commits) => {
+            let mut out = format!("    {} commit(s) waiting to go live:\n", commits.len());
+            for c in commits.iter().take(10) {
+                let by = c
+                    .author
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default();
+                out.push_str(&format!("      {} {}{by}\n", c.sha.short(), c.message));
+            }
+            if commits.len() > 10 {
+                out.push_str(&format!("      … and {} more\n", commits.len() - 10));
+            }
+            out
+        }
+        Err(e) => format!("    (commits waiting to go live: {e})\n"),
+    }
 }
 
 /// `--project`/`--env` must name something configured: a typo must not pass as "nothing to

@@ -20,6 +20,9 @@ use crate::check::Engine;
 use crate::notify::{Notice, Notifier};
 use crate::repo::RepoSnapshot;
 
+/// How long unchanged sample checks are kept (state changes are kept for ever).
+const SAMPLE_RETENTION_DAYS: i64 = 90;
+
 /// What the watcher can be told while it runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -157,6 +160,9 @@ impl Watcher {
             }
         }
         let mut paused_until: Option<Instant> = None;
+        // Unchanged sample checks older than the retention are dropped once per start and
+        // once a day; every change and the history stay.
+        let mut next_prune = Instant::now();
 
         loop {
             let next = repos
@@ -199,6 +205,14 @@ impl Watcher {
                 }
                 paused_until = None;
                 let _ = self.events.send(WatchEvent::Paused { until: None });
+            }
+
+            if Instant::now() >= next_prune {
+                let cutoff = Utc::now() - chrono::Duration::days(SAMPLE_RETENTION_DAYS);
+                if let Some(Err(e)) = engine.with_store(|s| s.prune(cutoff)) {
+                    tracing::warn!("could not prune old checks: {e}");
+                }
+                next_prune = Instant::now() + Duration::from_secs(24 * 3600);
             }
 
             // Repository polls first, so environment checks see the newest push and CI state.
