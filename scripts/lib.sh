@@ -11,7 +11,8 @@ as_root() {
 }
 
 # apt packages: a C compiler (SQLite is compiled in), pkg-config, git (preflight and tests),
-# Node.js + npm (the check that the fake GitHub's bodies still match GitHub's OpenAPI examples).
+# D-Bus (dbus-daemon and dbus-monitor for the desktop-notification test), Node.js + npm (the
+# check that the fake GitHub's bodies still match GitHub's OpenAPI examples).
 ensure_packages() {
   local missing=()
   for pkg in "$@"; do
@@ -25,7 +26,7 @@ ensure_packages() {
 }
 
 ensure_base_packages() {
-  ensure_packages build-essential pkg-config git ca-certificates curl
+  ensure_packages build-essential pkg-config git ca-certificates curl dbus
 }
 
 # Rust: the toolchain must be at least the workspace's rust-version (1.95).

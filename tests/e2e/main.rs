@@ -9,6 +9,7 @@ mod harness;
 mod demo;
 mod github;
 mod incidents;
+mod notifications;
 mod preflight;
 mod usage;
 mod verdicts;
