@@ -10,7 +10,7 @@ use deploywatch_core::{
     BuildInfoProbe, Expected, ExpectedBasis, IncidentState, Observations, Policy, Report, Sha,
     Verdict, decide,
 };
-use deploywatch_github::{GitHub, GitHubError};
+use deploywatch_github::GitHub;
 use deploywatch_probe::{Locator, ProbeSettings, Prober, expand_image};
 use deploywatch_store::{EnvState, LagStage, PushRecord, Store};
 
@@ -116,7 +116,7 @@ impl Engine {
             changed: false,
         };
         match self.github.branch_head(&repo, &project.branch).await {
-            Err(e) => snap.head = Err(github_reason(&e)),
+            Err(e) => snap.head = Err(e.to_string()),
             Ok(polled) => {
                 let head = polled.value;
                 let record = PushRecord {
@@ -155,7 +155,7 @@ impl Engine {
                     .await
                 {
                     Ok(runs) => snap.runs = runs.value,
-                    Err(e) => snap.runs_error = Some(github_reason(&e)),
+                    Err(e) => snap.runs_error = Some(e.to_string()),
                 }
                 self.with_store(|s| {
                     for run in &snap.runs {
@@ -211,7 +211,7 @@ impl Engine {
                         ),
                     },
                     Err(e) => Expected::Unknown {
-                        reason: github_reason(&e),
+                        reason: e.to_string(),
                     },
                 }
             }
@@ -299,16 +299,18 @@ impl Engine {
             && !live.matches(expected)
         {
             obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
-            let ci_passed = obs.ci_runs.iter().any(|r| r.is_success());
-            let ci_relevant = !matches!(
+            // The registry is asked only when a missing image could be the verdict: CI passed
+            // for the pushed SHA, or CI does not decide (deployments, --expect).
+            let ci_decides = matches!(
                 &obs.expected,
                 Expected::Known {
                     basis: ExpectedBasis::Branch { .. },
                     ..
                 }
             );
+            let ci_passed = obs.ci_runs.iter().any(|r| r.is_success());
             if let Some(template) = &project.image
-                && (ci_passed || ci_relevant)
+                && (ci_passed || !ci_decides)
             {
                 obs.image = Some(prober.image(&expand_image(template, expected)).await);
             }
@@ -446,9 +448,4 @@ pub(crate) fn repo_ref(project: &Project) -> deploywatch_github::RepoRef {
         owner: project.repo.owner.clone(),
         name: project.repo.name.clone(),
     }
-}
-
-/// A GitHub failure in words a person can act on; it becomes the `unverifiable` hint.
-pub(crate) fn github_reason(e: &GitHubError) -> String {
-    e.to_string()
 }
