@@ -77,6 +77,8 @@ pub struct EnvRow {
     /// `owner/name`, for commit links (`https://github.com/{repo}/commit/{sha}`; the web
     /// base comes from [`Dashboard`]'s settings for GitHub Enterprise).
     pub repo: String,
+    /// A commit's web page without the SHA (`https://github.com/acme/shop/commit/`): append
+    /// the full SHA. GitHub Enterprise's web host when `api_url` points there.
     pub commit_url_base: String,
     /// `None` until the first check.
     pub verdict: Option<String>,

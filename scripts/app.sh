@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The desktop app: install what building and testing it needs, build it, run it, test it.
+# Source it for the functions (scripts/test.sh does), or run it: `bash scripts/app.sh build|run|test|deps`.
+#
+#   app_deps   apt packages (build + GUI tests), the wasm target, pinned tools in $DW_TOOLS
+#   app_build  the UI (ui/build.sh), then the app, release, serving the embedded UI
+#   app_run    builds if needed and launches the app (under Xvfb when there is no display)
+#   gui_test   the app's tests including the real window (WebDriver) and notifications (D-Bus)
+#
+# Every step is idempotent: a second run installs nothing and rebuilds only what changed.
+# shellcheck shell=bash
+
+_app_here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib.sh
+source "$_app_here/scripts/lib.sh"
+
+# Pinned tools live here (cargo install --root), outside the repository and reused by clones.
+export DW_TOOLS="${DW_TOOLS:-$HOME/.cache/deploywatch/tools}"
+export PATH="$DW_TOOLS/bin:$PATH"
+
+APP_BUILD_PACKAGES=(build-essential file pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev)
+APP_GUI_PACKAGES=(xvfb xauth imagemagick dbus dbus-x11 dunst webkit2gtk-driver libnotify-bin
+  x11-utils xdotool)
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
+_wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' \
+    "$_app_here/Cargo.lock"
+}
+
+# cargo install into $DW_TOOLS unless `bin --version` already reports `version`.
+_tool() { # bin crate version [cargo install flags...]
+  local bin="$1" crate="$2" version="$3"; shift 3
+  if [ -x "$DW_TOOLS/bin/$bin" ] && "$DW_TOOLS/bin/$bin" --version 2>/dev/null | grep -q -- "${version#^}"; then
+    return 0
+  fi
+  echo "installing $crate $version into $DW_TOOLS" >&2
+  cargo install --quiet --root "$DW_TOOLS" "$crate" --version "$version" "$@"
+}
+
+app_deps() {
+  ensure_base_packages
+  ensure_rust
+  ensure_packages "${APP_BUILD_PACKAGES[@]}" "${APP_GUI_PACKAGES[@]}"
+  rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' \
+    || rustup target add wasm32-unknown-unknown
+  # Without --locked: with it, cargo asks for a dependency version the registry no longer has.
+  _tool wasm-bindgen wasm-bindgen-cli "$(_wasm_bindgen_version)"
+  # tauri-driver has no --version flag worth grepping; its presence is enough.
+  [ -x "$DW_TOOLS/bin/tauri-driver" ] \
+    || cargo install --quiet --root "$DW_TOOLS" tauri-driver --version '^2' --locked
+  # Whatever else the UI build needs (trunk, binaryen) is installed by ui/build.sh itself.
+}
+
+app_build() {
+  app_deps
+  (cd "$_app_here" && bash ui/build.sh)
+  (cd "$_app_here" && cargo build --release --locked -p deploywatch-app --features custom-protocol)
+  echo "built $CARGO_TARGET_DIR/release/deploywatch-app" >&2
+}
+
+# Starts Xvfb on :99 when there is no display (the app needs one).
+_app_display() {
+  if [ -z "${DISPLAY:-}" ]; then
+    if ! xdpyinfo -display :99 >/dev/null 2>&1; then
+      Xvfb :99 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+      sleep 1
+    fi
+    export DISPLAY=:99
+  fi
+}
+
+app_run() {
+  [ -x "$CARGO_TARGET_DIR/release/deploywatch-app" ] || app_build
+  _app_display
+  "$CARGO_TARGET_DIR/release/deploywatch-app" "$@"
+}
+
+# The app's tests: commands on the mock runtime always; the real window (tauri-driver +
+# WebKitWebDriver under Xvfb) and notifications (a private D-Bus session with a capture of
+# org.freedesktop.Notifications) because DEPLOYWATCH_GUI_TESTS=1 is set here.
+gui_test() {
+  app_build
+  _app_display
+  export DEPLOYWATCH_GUI_TESTS=1
+  export DEPLOYWATCH_APP_BIN="$CARGO_TARGET_DIR/release/deploywatch-app"
+  export DEPLOYWATCH_DOCS_DIR="$_app_here/docs"
+  (cd "$_app_here" && dbus-run-session -- cargo test --locked -p deploywatch-app --features custom-protocol -- --test-threads=1)
+}
+
+# Resident memory of a process and its descendants (the WebKit processes are children of the
+# app): one line per process and a total, RSS and PSS in MB from /proc/PID/smaps_rollup.
+app_memory() { # pid
+  local pids=("$1") i=0
+  while [ $i -lt ${#pids[@]} ]; do
+    for c in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$c"); done
+    i=$((i + 1))
+  done
+  local rss_total=0 pss_total=0
+  for p in "${pids[@]}"; do
+    [ -r /proc/"$p"/smaps_rollup ] || continue
+    local rss pss name
+    rss=$(awk '/^Rss:/ {print $2}' /proc/"$p"/smaps_rollup)
+    pss=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup)
+    name=$(cat /proc/"$p"/comm)
+    printf '%-24s RSS %6d MB  PSS %6d MB\n' "$name" $((rss / 1024)) $((pss / 1024))
+    rss_total=$((rss_total + rss)); pss_total=$((pss_total + pss))
+  done
+  printf '%-24s RSS %6d MB  PSS %6d MB\n' total $((rss_total / 1024)) $((pss_total / 1024))
+}
+
+# CPU seconds (user + system) used by a process and its descendants over `secs` seconds.
+app_cpu() { # pid secs
+  local tick; tick=$(getconf CLK_TCK)
+  _ticks() {
+    local t=0 p
+    for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+      [ -r /proc/"$p"/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
+    done
+    echo "$t"
+  }
+  local a b; a=$(_ticks "$1"); sleep "$2"; b=$(_ticks "$1")
+  echo "cpu over $2 s: $(( (b - a) * 1000 / tick )) ms ($(( (b - a) * 100 * 100 / tick / $2 ))/100 % of one core)"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  case "${1:-build}" in
+    deps) app_deps ;;
+    build) app_build ;;
+    run) shift; app_run "$@" ;;
+    test) gui_test ;;
+    *) echo "usage: bash scripts/app.sh [deps|build|run|test]" >&2; exit 2 ;;
+  esac
+fi

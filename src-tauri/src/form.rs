@@ -1,0 +1,195 @@
+//! The settings page's form (`deploywatch_ipc::Settings`) to and from the configuration: the
+//! form edits the same TOML file as the CLI reads, through `deploywatch-config`'s validation.
+
+use std::path::Path;
+use std::time::Duration;
+
+use deploywatch_config::{Config, Environment, Follows, Project, RepoRef};
+use deploywatch_ipc::{EnvironmentForm, ProjectForm, Settings};
+
+use crate::error::AppError;
+
+fn show(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The form for a configuration (without the sign-in and start-at-login fields, which do not
+/// live in the file).
+pub fn to_form(config: &Config, config_path: &Path) -> Settings {
+    let d = &config.defaults;
+    Settings {
+        config_path: config_path.display().to_string(),
+        api_url: config.github.api_url.clone(),
+        signed_in: false,
+        token_source: None,
+        desktop_notifications: config.notifications.desktop,
+        webhook: config.notifications.webhook.clone(),
+        grace: show(d.grace),
+        ci_timeout: show(d.ci_timeout),
+        fast_interval: show(d.fast_interval),
+        idle_interval: show(d.idle_interval),
+        timeout: show(d.timeout),
+        confirm: d.confirm,
+        start_at_login: false,
+        projects: config
+            .projects
+            .iter()
+            .map(|p| ProjectForm {
+                name: p.name.clone(),
+                repo: format!("{}/{}", p.repo.owner, p.repo.name),
+                branch: p.branch.clone(),
+                workflows: p.workflows.clone(),
+                image: p.image.clone(),
+                environments: p
+                    .environments
+                    .iter()
+                    .map(|e| EnvironmentForm {
+                        name: e.name.clone(),
+                        build_info_url: e.build_info_url.clone(),
+                        frontend_url: e.frontend_url.clone(),
+                        health_url: e.health_url.clone(),
+                        sha_pointer: e.sha_pointer.clone(),
+                        sha_header: e.sha_header.clone(),
+                        expect_environment: e.expect_environment.clone(),
+                        replicas: e.replicas,
+                        follows: e.follows.as_str().to_string(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The configuration text for a submitted form. `previous` (the file as it is now) supplies
+/// what the form does not carry: the OAuth client id and per-environment overrides of the
+/// schedule, which are kept unless they equalled the old defaults (then they follow the new
+/// ones). The text is validated by the caller when it is written (`write_atomic`).
+///
+/// # Errors
+/// [`AppError::ConfigInvalid`] for a field the form itself cannot express as configuration
+/// (a duration that does not parse, a repository that is not `owner/name`).
+pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, AppError> {
+    let duration = |key: &str, text: &str| {
+        humantime::parse_duration(text.trim()).map_err(|e| {
+            AppError::ConfigInvalid(format!(
+                "{key}: {text:?} is not a duration ({e}; e.g. 500ms, 10s, 5m, 1h)"
+            ))
+        })
+    };
+    let defaults = deploywatch_config::Settings {
+        grace: duration("grace", &form.grace)?,
+        ci_timeout: duration("ci_timeout", &form.ci_timeout)?,
+        fast_interval: duration("fast_interval", &form.fast_interval)?,
+        idle_interval: duration("idle_interval", &form.idle_interval)?,
+        timeout: duration("timeout", &form.timeout)?,
+        confirm: form.confirm,
+    };
+    let old_defaults = previous.map(|c| c.defaults).unwrap_or_default();
+    let mut projects = Vec::new();
+    for p in &form.projects {
+        let (owner, name) = p
+            .repo
+            .trim()
+            .split_once('/')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+            .ok_or_else(|| {
+                AppError::ConfigInvalid(format!(
+                    "project {:?}: repository {:?} is not owner/name",
+                    p.name, p.repo
+                ))
+            })?;
+        let old_project = previous.and_then(|c| c.project(&p.name));
+        let mut environments = Vec::new();
+        for e in &p.environments {
+            let follows = match e.follows.trim() {
+                "" | "branch" => Follows::Branch,
+                "deployments" => Follows::Deployments,
+                other => {
+                    return Err(AppError::ConfigInvalid(format!(
+                        "environment {:?}: follows must be \"branch\" or \"deployments\", not {other:?}",
+                        e.name
+                    )));
+                }
+            };
+            let old = old_project.and_then(|op| op.environment(&e.name));
+            let settings = match old {
+                Some(old) => keep_overrides(&old.settings, &old_defaults, &defaults),
+                None => defaults,
+            };
+            environments.push(Environment {
+                name: e.name.trim().to_string(),
+                build_info_url: e.build_info_url.trim().to_string(),
+                frontend_url: blank_to_none(&e.frontend_url),
+                health_url: blank_to_none(&e.health_url),
+                sha_pointer: blank_to_none(&e.sha_pointer),
+                sha_header: blank_to_none(&e.sha_header),
+                expect_environment: blank_to_none(&e.expect_environment),
+                replicas: e.replicas.max(1),
+                follows,
+                settings,
+            });
+        }
+        projects.push(Project {
+            name: p.name.trim().to_string(),
+            repo: RepoRef {
+                owner: owner.to_string(),
+                name: name.to_string(),
+            },
+            branch: Some(p.branch.trim())
+                .filter(|b| !b.is_empty())
+                .unwrap_or(deploywatch_config::DEFAULT_BRANCH)
+                .to_string(),
+            workflows: p
+                .workflows
+                .iter()
+                .map(|w| w.trim().to_string())
+                .filter(|w| !w.is_empty())
+                .collect(),
+            image: blank_to_none(&p.image),
+            environments,
+        });
+    }
+    let config = Config {
+        source: previous.map(|c| c.source.clone()).unwrap_or_default(),
+        github: deploywatch_config::GithubConfig {
+            api_url: Some(form.api_url.trim())
+                .filter(|u| !u.is_empty())
+                .unwrap_or(deploywatch_config::DEFAULT_API_URL)
+                .to_string(),
+            client_id: previous.and_then(|c| c.github.client_id.clone()),
+        },
+        notifications: deploywatch_config::Notifications {
+            desktop: form.desktop_notifications,
+            webhook: blank_to_none(&form.webhook),
+        },
+        defaults,
+        projects,
+    };
+    Ok(deploywatch_config::to_toml(&config))
+}
+
+/// An environment's settings after the defaults change: a value that equalled the old
+/// default follows the new one; a real override is kept.
+fn keep_overrides(
+    env: &deploywatch_config::Settings,
+    old: &deploywatch_config::Settings,
+    new: &deploywatch_config::Settings,
+) -> deploywatch_config::Settings {
+    fn pick<T: PartialEq + Copy>(env: T, old: T, new: T) -> T {
+        if env == old { new } else { env }
+    }
+    deploywatch_config::Settings {
+        grace: pick(env.grace, old.grace, new.grace),
+        ci_timeout: pick(env.ci_timeout, old.ci_timeout, new.ci_timeout),
+        fast_interval: pick(env.fast_interval, old.fast_interval, new.fast_interval),
+        idle_interval: pick(env.idle_interval, old.idle_interval, new.idle_interval),
+        timeout: pick(env.timeout, old.timeout, new.timeout),
+        confirm: pick(env.confirm, old.confirm, new.confirm),
+    }
+}

@@ -1,0 +1,178 @@
+//! The tray icon: its colour is the worst state, its tooltip a summary ("3 live, 1 phantom"),
+//! its menu Open, Check now, Pause for 1 h / Resume, the alerting environments and Quit.
+
+use std::collections::BTreeMap;
+
+use deploywatch_ipc::{Dashboard, Overall};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::state::AppState;
+use crate::window;
+
+pub const TRAY: &str = "deploywatch";
+
+const REPORT: &str = "report:";
+
+fn icon(overall: Overall) -> Image<'static> {
+    let bytes: &'static [u8] = match overall {
+        Overall::Live => include_bytes!("../../icons/tray-live.png"),
+        Overall::Deploying => include_bytes!("../../icons/tray-deploying.png"),
+        Overall::Alert => include_bytes!("../../icons/tray-alert.png"),
+        Overall::Idle => include_bytes!("../../icons/tray-idle.png"),
+    };
+    // The PNGs are ours and checked by a test; a broken one falls back to an empty icon.
+    Image::from_bytes(bytes).unwrap_or_else(|_| Image::new_owned(vec![0; 4], 1, 1))
+}
+
+/// "3 live, 1 phantom" (verdicts counted, worst first is not needed: people read the words).
+pub fn summary(d: &Dashboard) -> String {
+    if d.empty {
+        return "Deploywatch: nothing configured".into();
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &d.environments {
+        *counts
+            .entry(r.verdict.as_deref().unwrap_or("not checked"))
+            .or_default() += 1;
+    }
+    let mut parts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    // `live` first, then the rest alphabetically: the good news leads.
+    parts.sort_by_key(|p| !p.ends_with(" live"));
+    let mut text = format!("Deploywatch: {}", parts.join(", "));
+    if let Some(until) = &d.paused_until {
+        text.push_str(&format!(" (paused until {until})"));
+    }
+    text
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, d: Option<&Dashboard>) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "open",
+        "Open Deploywatch",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "check",
+        "Check now",
+        true,
+        None::<&str>,
+    )?)?;
+    if d.is_some_and(|d| d.paused_until.is_some()) {
+        menu.append(&MenuItem::with_id(
+            app,
+            "resume",
+            "Resume",
+            true,
+            None::<&str>,
+        )?)?;
+    } else {
+        menu.append(&MenuItem::with_id(
+            app,
+            "pause",
+            "Pause for 1 h",
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    let alerting: Vec<_> = d
+        .map(|d| {
+            d.environments
+                .iter()
+                .filter(|r| {
+                    r.verdict
+                        .as_deref()
+                        .and_then(deploywatch_core::Verdict::parse)
+                        .is_some_and(deploywatch_core::Verdict::is_alert)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !alerting.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+        for r in alerting {
+            let id = format!(
+                "{REPORT}{}",
+                serde_json::to_string(&(&r.project, &r.environment)).unwrap_or_default()
+            );
+            let label = format!(
+                "{} / {}: {}",
+                r.project,
+                r.environment,
+                r.verdict.as_deref().unwrap_or_default()
+            );
+            menu.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?;
+        }
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
+/// Creates the tray icon (grey until the first dashboard arrives). Without a tray host (a
+/// bare X server) this still succeeds; the app is then reached by launching it again.
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    TrayIconBuilder::with_id(TRAY)
+        .icon(icon(Overall::Idle))
+        .tooltip("Deploywatch")
+        .menu(&menu(app, None)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .build(app)?;
+    Ok(())
+}
+
+/// Shows a new dashboard: icon, tooltip and the alerting environments in the menu.
+pub fn update<R: Runtime>(app: &AppHandle<R>, d: &Dashboard) {
+    let Some(tray) = app.tray_by_id(TRAY) else {
+        return;
+    };
+    let _ = tray.set_icon(Some(icon(d.overall)));
+    let _ = tray.set_tooltip(Some(summary(d)));
+    match menu(app, Some(d)) {
+        Ok(m) => {
+            let _ = tray.set_menu(Some(m));
+        }
+        Err(e) => tracing::warn!("cannot rebuild the tray menu: {e}"),
+    }
+}
+
+fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    let app = app.clone();
+    match id {
+        "open" => {
+            window::show(&app);
+        }
+        "quit" => {
+            let handle = app.clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<AppState>().stop().await;
+                handle.exit(0);
+            });
+        }
+        "check" | "pause" | "resume" => {
+            let id = id.to_string();
+            tauri::async_runtime::spawn(async move {
+                let state = app.state::<AppState>();
+                match id.as_str() {
+                    "check" => state.check_now().await,
+                    "pause" => state.pause().await,
+                    _ => state.resume().await,
+                }
+            });
+        }
+        other => {
+            if let Some(json) = other.strip_prefix(REPORT)
+                && let Ok((project, environment)) = serde_json::from_str::<(String, String)>(json)
+            {
+                window::open_report(&app, project, environment);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The dashboard: every project and environment with its verdict, SHAs, CI state and check
+//! times; the first-run welcome when nothing is configured. Updated by backend events.
+
+use deploywatch_ipc::{Dashboard, EnvRow, IpcError};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::{AppState, ErrorNotice, Loading, Route, use_app};
+use crate::bridge;
+use crate::format::{absolute, ci_label, commit_url, relative, short_sha};
+use crate::verdict::{overall_view, verdict_class, verdict_label};
+
+#[component]
+pub fn DashboardView() -> impl IntoView {
+    let state = use_app();
+    view! {
+        <section data-testid="dashboard" aria-labelledby="dash-title">
+            {move || match state.dashboard.get() {
+                None => view! { <Loading/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <h2 id="dash-title">"Dashboard"</h2>
+                    <ErrorNotice error=e/>
+                }.into_any(),
+                Some(Ok(d)) if d.empty => view! { <Welcome/> }.into_any(),
+                Some(Ok(d)) => view! { <Fleet dashboard=d/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Runs a backend action from a button, showing its error (if any) in `error`.
+fn act(
+    state: AppState,
+    error: RwSignal<Option<IpcError>>,
+    action: impl std::future::Future<Output = Result<(), IpcError>> + 'static,
+) {
+    spawn_local(async move {
+        match action.await {
+            Ok(()) => {
+                error.set(None);
+                state.reload_dashboard();
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    });
+}
+
+#[component]
+fn Fleet(dashboard: Dashboard) -> impl IntoView {
+    let state = use_app();
+    let error = RwSignal::new(None::<IpcError>);
+    let paused = dashboard.paused_until.clone();
+    let (class, sentence) = overall_view(dashboard.overall, paused.is_some());
+    let pause_button = match paused.clone() {
+        Some(_) => view! {
+            <button type="button" data-testid="resume"
+                on:click=move |_| act(state, error, bridge::resume())>"Resume"</button>
+        }
+        .into_any(),
+        None => view! {
+            <button type="button" data-testid="pause"
+                on:click=move |_| act(state, error, bridge::pause())>"Pause 1 h"</button>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="toolbar">
+            <h2 id="dash-title">"Dashboard"</h2>
+            <span class=format!("badge big {class}") data-testid="overall">{sentence}</span>
+            {dashboard.demo.then(|| view! { <span class="chip">"Demo fleet"</span> })}
+            {paused.map(|until| {
+                let until = until.clone();
+                view! { <span class="muted">{move || format!("until {}", relative(&until, state.now.get()))}</span> }
+            })}
+            <span class="spacer"></span>
+            <button type="button" class="primary" data-testid="check-now"
+                on:click=move |_| act(state, error, bridge::check_now())>"Check now"</button>
+            {pause_button}
+        </div>
+        {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
+        <div class="table-wrap">
+            <table class="fleet">
+                <thead>
+                    <tr>
+                        <th scope="col">"Environment"</th>
+                        <th scope="col">"Verdict"</th>
+                        <th scope="col">"Expected"</th>
+                        <th scope="col">"Live"</th>
+                        <th scope="col">"CI"</th>
+                        <th scope="col">"Last check"</th>
+                        <th scope="col">"Next check"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {dashboard.environments.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A SHA cell: short text with the full SHA and commit URL as a tooltip. Plain text, not a
+/// link, because the webview must never navigate away from the app.
+#[component]
+pub fn Sha(sha: Option<String>, base: String, testid: &'static str) -> impl IntoView {
+    match sha {
+        Some(sha) => {
+            let title = commit_url(&base, &sha);
+            view! {
+                <code class="sha" data-testid=testid data-sha=sha.clone() title=title>{short_sha(&sha)}</code>
+            }
+            .into_any()
+        }
+        None => view! { <span class="muted" data-testid=testid>"—"</span> }.into_any(),
+    }
+}
+
+#[component]
+fn Row(row: EnvRow) -> impl IntoView {
+    let state = use_app();
+    let EnvRow {
+        project,
+        environment,
+        ..
+    } = row.clone();
+    let verdict = row.verdict.clone();
+    let checked = row.checked_at.clone();
+    let next = row.next_check_at.clone();
+    let open_report = {
+        let (p, e) = (project.clone(), environment.clone());
+        move |_| {
+            state.route.set(Route::Report {
+                project: p.clone(),
+                environment: e.clone(),
+            })
+        }
+    };
+    let open_history = {
+        let p = project.clone();
+        move |_| {
+            state.route.set(Route::History {
+                project: Some(p.clone()),
+            })
+        }
+    };
+    let when = move |t: Option<String>| {
+        t.map(|t| {
+            let title = absolute(&t);
+            view! { <span title=title>{move || relative(&t, state.now.get())}</span> }.into_any()
+        })
+        .unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())
+    };
+    view! {
+        <tr data-testid="env-row" data-project=project.clone() data-environment=environment.clone()>
+            <th scope="row">
+                <span class="project">{project.clone()}</span>
+                " / "
+                <span class="env">{environment.clone()}</span>
+                {row.hint.clone().map(|h| view! { <div class="hint-line">{h}</div> })}
+            </th>
+            <td>
+                <span class=format!("badge {}", verdict_class(verdict.as_deref()))
+                    data-testid="verdict" data-verdict=verdict.clone().unwrap_or_default()>
+                    {verdict_label(verdict.as_deref())}
+                </span>
+                {row.incident_open.then(|| view! { <span class="chip alert">"incident"</span> })}
+            </td>
+            <td><Sha sha=row.expected_sha.clone() base=row.commit_url_base.clone() testid="expected-sha"/></td>
+            <td><Sha sha=row.live_sha.clone() base=row.commit_url_base.clone() testid="live-sha"/></td>
+            <td data-testid="ci" title=row.ci_url.clone().unwrap_or_default()>
+                {ci_label(row.ci_status.as_deref(), row.ci_conclusion.as_deref())}
+            </td>
+            <td data-testid="checked-at">{when(checked)}</td>
+            <td data-testid="next-check-at">{when(next)}</td>
+            <td class="actions">
+                <button type="button" data-testid="open-report" on:click=open_report
+                    aria-label=format!("Report for {project} / {environment}")>"Report"</button>
+                <button type="button" class="ghost" data-testid="open-history" on:click=open_history>"History"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// First run: nothing configured yet.
+#[component]
+fn Welcome() -> impl IntoView {
+    let state = use_app();
+    let error = RwSignal::new(None::<IpcError>);
+    let busy = RwSignal::new(false);
+    let try_demo = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            match bridge::start_demo().await {
+                Ok(d) => state.dashboard.set(Some(Ok(d))),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="welcome" data-testid="welcome">
+            <h2 id="dash-title">"Welcome to Deploywatch"</h2>
+            <p>"Deploywatch tells you whether the code you pushed is what is actually live: it reads "
+               "the commit each running build reports, compares it with GitHub, and names the cause "
+               "when a deploy did not land."</p>
+            <p>"Nothing is configured yet. See it work in a minute with a simulated fleet, "
+               "or add your own project."</p>
+            <div class="row">
+                <button type="button" class="primary" data-testid="try-demo" on:click=try_demo
+                    disabled=move || busy.get()>"Try the demo fleet"</button>
+                <button type="button" on:click=move |_| state.route.set(Route::Settings)>"Add a project"</button>
+            </div>
+            {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! The wasm entry point: wasm-bindgen calls `main` when the module is loaded.
+
+fn main() {
+    deploywatch_ui::start();
+}
