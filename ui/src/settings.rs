@@ -50,14 +50,17 @@ pub fn SettingsView() -> impl IntoView {
             Err(e) => load_error.set(Some(e)),
         }
     });
+    let loaded = Memo::new(move |_| form.with(Option::is_some));
+    let failed = Memo::new(move |_| load_error.with(Option::is_some));
     view! {
         <section data-testid="settings" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
             {move || load_error.get().map(|e| view! { <ErrorNotice error=e/> })}
             {move || {
-                let loaded = form.with(Option::is_some);
-                let failed = load_error.with(Option::is_some);
-                match (loaded, failed) {
+                // Memos, not `form` itself: this branch must re-run only when loading ends.
+                // Tracking `form` here rebuilt the whole form on every keystroke (the input
+                // lost focus) and on save (the new form's "Saved." flag started out false).
+                match (loaded.get(), failed.get()) {
                     (true, _) => view! { <SettingsForm form/> }.into_any(),
                     (false, false) => view! { <Loading/> }.into_any(),
                     (false, true) => ().into_any(),
@@ -112,7 +115,9 @@ fn check_field(
 #[component]
 fn SettingsForm(form: RwSignal<Option<Settings>>) -> impl IntoView {
     let save_error = RwSignal::new(None::<IpcError>);
-    let saved = RwSignal::new(false);
+    // The settings as last saved: "Saved." shows while the form still equals them, so it
+    // stays after a save and goes away with the next edit.
+    let saved = RwSignal::new(None::<Settings>);
     let saving = RwSignal::new(false);
     let project_count =
         Memo::new(move |_| form.with(|s| s.as_ref().map_or(0, |s| s.projects.len())));
@@ -122,13 +127,13 @@ fn SettingsForm(form: RwSignal<Option<Settings>>) -> impl IntoView {
             return;
         };
         saving.set(true);
-        saved.set(false);
+        saved.set(None);
         spawn_local(async move {
             match bridge::save_settings(&current).await {
                 Ok(s) => {
+                    saved.set(Some(s.clone()));
                     form.set(Some(s));
                     save_error.set(None);
-                    saved.set(true);
                 }
                 Err(e) => save_error.set(Some(e)),
             }
@@ -185,7 +190,7 @@ fn SettingsForm(form: RwSignal<Option<Settings>>) -> impl IntoView {
                 <button type="submit" class="primary" data-testid="save-settings"
                     disabled=move || saving.get()>"Save"</button>
                 <span class="muted">{move || form.with(|s| s.as_ref().map(|s| format!("Writes {}", s.config_path)))}</span>
-                {move || saved.get().then(|| view! { <span class="ok-text" role="status" data-testid="settings-saved">"Saved."</span> })}
+                {move || saved.with(|saved| saved.is_some() && form.with(|f| f == saved)).then(|| view! { <span class="ok-text" role="status" data-testid="settings-saved">"Saved."</span> })}
             </div>
             <div id="settings-error" aria-live="assertive">
                 {move || save_error.get().map(|e| view! {
