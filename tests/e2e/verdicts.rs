@@ -264,3 +264,35 @@ async fn every_fingerprint_format_is_read() {
         assert_eq!(run.report()["verdict"], "live", "{f:?}: {run:?}");
     }
 }
+
+/// Regression: a new head seen after earlier ones was dated by its commit, so an hour-old
+/// commit pushed just now read as `ci_missing` at once. Its push time is when it was seen.
+#[tokio::test]
+async fn an_old_commit_pushed_now_waits_for_ci() {
+    let s = Scenario::start().await;
+    let dw = Dw::new(&s.config("", "", ""));
+    // The database first sees NEW as the head …
+    dw.run_async(&["verify"]).await;
+    // … then an hour-old commit becomes the head (e.g. a long-lived branch merged).
+    let late = crate::harness::sha("late");
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    s.hub.push_at(
+        "acme/shop",
+        "main",
+        &late,
+        "Carol",
+        "Merge old branch",
+        an_hour_ago,
+    );
+    let run = dw.run_async(&["verify", "--json"]).await;
+    let r = run.report();
+    assert_eq!(r["expected_sha"], late.as_str(), "{run:?}");
+    assert_eq!(r["verdict"], "deploying", "{run:?}");
+    assert!(
+        r["hint"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for CI to start"),
+        "{run:?}"
+    );
+}

@@ -119,29 +119,31 @@ impl Engine {
             Err(e) => snap.head = Err(e.to_string()),
             Ok(polled) => {
                 let head = polled.value;
-                let record = PushRecord {
-                    project: project.name.clone(),
-                    branch: project.branch.clone(),
-                    sha: head.sha.clone(),
-                    author: head.author.clone(),
-                    message: head.message.clone(),
-                    seen_at: now,
-                };
-                let stored = self.with_store(|s| -> Option<(DateTime<Utc>, Option<Sha>, bool)> {
-                    let is_new = s.record_push(&record).ok()?;
+                let commit_date = head.committed_at.unwrap_or(now).min(now);
+                let stored = self.with_store(|s| -> Option<(DateTime<Utc>, Option<Sha>)> {
+                    // The first head a database ever sees for a branch was pushed before
+                    // Deploywatch looked: its commit date estimates the push time better than
+                    // "now". Later heads are seen as they arrive.
+                    let fresh = s
+                        .latest_push(&project.name, &project.branch)
+                        .ok()?
+                        .is_none();
+                    let record = PushRecord {
+                        project: project.name.clone(),
+                        branch: project.branch.clone(),
+                        sha: head.sha.clone(),
+                        author: head.author.clone(),
+                        message: head.message.clone(),
+                        seen_at: if fresh { commit_date } else { now },
+                    };
+                    s.record_push(&record).ok()?;
                     let first = s.latest_push(&project.name, &project.branch).ok()??;
                     let prev = s
                         .previous_push(&project.name, &project.branch, &head.sha)
                         .ok()?;
-                    Some((first.first_seen, prev.map(|p| p.sha), is_new))
+                    Some((first.first_seen, prev.map(|p| p.sha)))
                 });
-                let (first_seen, previous_sha) = match stored.flatten() {
-                    // A push this database had never seen: the commit date is the better
-                    // estimate of when it was pushed than "now".
-                    Some((_, prev, true)) => (head.committed_at.unwrap_or(now).min(now), prev),
-                    Some((first, prev, false)) => (first, prev),
-                    None => (head.committed_at.unwrap_or(now).min(now), None),
-                };
+                let (first_seen, previous_sha) = stored.flatten().unwrap_or((commit_date, None));
                 snap.head = Ok(Head {
                     sha: head.sha.clone(),
                     first_seen,
