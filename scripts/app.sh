@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The desktop app: install what building and testing it needs, build it, run it, test it.
-# Source it for the functions (scripts/test.sh does), or run it: `bash scripts/app.sh build|run|test|deps`.
+# Source it for the functions (scripts/test.sh does), or run it: `bash scripts/app.sh build|run|test|deps|footprint|bundle`.
 #
 #   app_deps   apt packages (build + GUI tests), the wasm target, pinned tools in $DW_TOOLS
 #   app_build  the UI (ui/build.sh), then the app, release, serving the embedded UI
 #   app_run    builds if needed and launches the app (under Xvfb when there is no display)
 #   gui_test   the app's tests including the real window (WebDriver) and notifications (D-Bus)
+#   app_footprint  memory and idle CPU, window open and closed (the footprint bench)
+#   app_bundle an installable .deb (tauri-cli, pinned)
 #
 # Every step is idempotent: a second run installs nothing and rebuilds only what changed.
 # shellcheck shell=bash
@@ -20,7 +22,7 @@ export PATH="$DW_TOOLS/bin:$PATH"
 
 APP_BUILD_PACKAGES=(build-essential file pkg-config libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev)
-APP_GUI_PACKAGES=(xvfb xauth imagemagick dbus dbus-x11 dunst webkit2gtk-driver libnotify-bin
+APP_GUI_PACKAGES=(xvfb xauth imagemagick dbus dbus-x11 webkit2gtk-driver libnotify-bin
   x11-utils xdotool)
 
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
@@ -80,6 +82,32 @@ app_run() {
 # The app's tests: commands on the mock runtime always; the real window (tauri-driver +
 # WebKitWebDriver under Xvfb) and notifications (a private D-Bus session with a capture of
 # org.freedesktop.Notifications) because DEPLOYWATCH_GUI_TESTS=1 is set here.
+# tauri-cli, pinned to the minor line of the `tauri` crate in Cargo.lock, builds the bundles.
+TAURI_CLI_VERSION=2.12.4
+
+# An installable .deb for people without a terminal: $CARGO_TARGET_DIR/release/bundle/deb/.
+# tauri-cli reads src-tauri/tauri.conf.json (a link to the root one) and adds the run-time
+# dependencies (WebKitGTK, GTK, AppIndicator) itself. AppImage needs tools downloaded from
+# GitHub at bundle time, which this project's machines cannot reach.
+app_bundle() {
+  app_deps
+  _tool cargo-tauri tauri-cli "$TAURI_CLI_VERSION" --locked
+  (cd "$_app_here" && bash ui/build.sh)
+  (cd "$_app_here" && TAURI_APP_PATH=src-tauri cargo tauri build --bundles deb)
+  local deb
+  deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb | head -n 1)
+  dpkg-deb --info "$deb" | sed -n '/Package:/,$p' >&2
+  echo "built $deb" >&2
+}
+
+# Memory and idle CPU with the window open and closed, launch to window shown (BENCHMARKS.md).
+app_footprint() {
+  app_build
+  _app_display
+  export DEPLOYWATCH_APP_BIN="$CARGO_TARGET_DIR/release/deploywatch-app"
+  (cd "$_app_here" && dbus-run-session -- cargo bench --locked -p deploywatch-app --features custom-protocol --bench footprint)
+}
+
 gui_test() {
   app_build
   _app_display
@@ -131,6 +159,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     build) app_build ;;
     run) shift; app_run "$@" ;;
     test) gui_test ;;
-    *) echo "usage: bash scripts/app.sh [deps|build|run|test]" >&2; exit 2 ;;
+    footprint) app_footprint ;;
+    bundle) app_bundle ;;
+    *) echo "usage: bash scripts/app.sh [deps|build|run|test|footprint|bundle]" >&2; exit 2 ;;
   esac
 fi

@@ -19,6 +19,7 @@ fn main() {
         "sign_out",
         "start_demo",
         "report_markdown",
+        "take_open_report",
     ];
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

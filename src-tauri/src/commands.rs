@@ -2,8 +2,8 @@
 //! [`AppState`], which holds the logic, so that tests and the tray drive the same code.
 
 use deploywatch_ipc::{
-    Dashboard, DeviceCode, EnvironmentForm, HistoryPage, HistoryQuery, LagRow, ReportView,
-    Settings, TestResult,
+    Dashboard, DeviceCode, EnvironmentForm, HistoryPage, HistoryQuery, LagRow, OpenReport,
+    ReportView, Settings, TestResult,
 };
 use tauri::State;
 
@@ -110,4 +110,10 @@ pub async fn sign_out(state: S<'_>) -> IpcResult<Settings> {
 #[tauri::command]
 pub async fn start_demo(state: S<'_>) -> IpcResult<Dashboard> {
     state.start_demo().await.map_err(Into::into)
+}
+
+/// The report the tray or a notification asked for while this window was being created.
+#[tauri::command]
+pub fn take_open_report(state: S<'_>) -> Option<OpenReport> {
+    state.take_pending_report()
 }

@@ -64,6 +64,7 @@ pub fn builder<R: Runtime>(
             commands::sign_in_token,
             commands::sign_out,
             commands::start_demo,
+            commands::take_open_report,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -74,6 +75,11 @@ pub fn builder<R: Runtime>(
                 }
                 app.state::<AppState>()
                     .set_autostart(Box::new(AutostartPlugin(handle.clone())));
+                let opener = handle.clone();
+                app.state::<AppState>()
+                    .set_open_report_hook(std::sync::Arc::new(move |project, environment| {
+                        window::open_report(&opener, project, environment);
+                    }));
                 if !hidden {
                     window::show(&handle);
                 }

@@ -9,12 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deploywatch_config::Config;
 use deploywatch_core::Verdict;
-use deploywatch_engine::{Command, Engine, EngineOptions, Notice, Notifier, WatchEvent, Watcher};
+use deploywatch_engine::{
+    Command, Engine, EngineOptions, Notice, Notifier, OpenReportHook, WatchEvent, Watcher,
+};
 use deploywatch_fleet::Fleet;
 use deploywatch_github::{DeviceCodes, GitHub, TokenSource};
 use deploywatch_ipc::{
-    Dashboard, DeviceCode, EnvRow, EnvironmentForm, HistoryPage, HistoryQuery, LagRow, Overall,
-    ReportView, Settings, TestResult,
+    Dashboard, DeviceCode, EnvRow, EnvironmentForm, HistoryPage, HistoryQuery, LagRow, OpenReport,
+    Overall, ReportView, Settings, TestResult,
 };
 use deploywatch_store::{HistoryCursor, HistoryFilter, Store};
 use tokio::sync::{Mutex, broadcast, mpsc};
@@ -111,6 +113,11 @@ pub struct AppState {
     /// Desktop notifications may be turned off for the whole process (tests of the window
     /// that must not depend on a notification service); the config's choice applies otherwise.
     desktop_notifications: bool,
+    /// What "Open report" on a desktop notification does (set by the desktop shell).
+    open_report_hook: StdMutex<Option<OpenReportHook>>,
+    /// The report a window that is still loading should open first (tray or notification
+    /// asked for it while there was no window to tell).
+    pending_report: StdMutex<Option<OpenReport>>,
 }
 
 impl AppState {
@@ -123,6 +130,8 @@ impl AppState {
             sign_in: Mutex::new(None),
             autostart: StdMutex::new(None),
             desktop_notifications: std::env::var_os("DEPLOYWATCH_NO_NOTIFY").is_none(),
+            open_report_hook: StdMutex::new(None),
+            pending_report: StdMutex::new(None),
         }
     }
 
@@ -137,6 +146,30 @@ impl AppState {
 
     pub fn set_autostart(&self, hook: Box<dyn Autostart>) {
         *self.autostart.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Notifications started after this offer "Open report", which calls `hook`.
+    pub fn set_open_report_hook(&self, hook: OpenReportHook) {
+        *self
+            .open_report_hook
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Remembers the report a window being created should show once its page has loaded.
+    pub fn set_pending_report(&self, report: OpenReport) {
+        *self
+            .pending_report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(report);
+    }
+
+    /// The report a newly loaded window should show, once: the page asks for it at start.
+    pub fn take_pending_report(&self) -> Option<OpenReport> {
+        self.pending_report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     fn autostart_on(&self) -> bool {
@@ -185,12 +218,20 @@ impl AppState {
             .unwrap_or_else(|e| Err(AppError::Io(format!("opening the engine failed: {e}"))));
         match opened {
             Ok(engine) => {
-                let notifier = Notifier::new(
+                let mut notifier = Notifier::new(
                     self.desktop_notifications
                         && engine.config.notifications.desktop
                         && run.demo.is_none(),
                     engine.config.notifications.webhook.clone(),
                 );
+                let hook = self
+                    .open_report_hook
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                if let Some(hook) = hook {
+                    notifier = notifier.with_open_report(hook);
+                }
                 let (watcher, tx, events) = Watcher::new(engine.clone(), notifier);
                 let mut rx = events.subscribe();
                 drop(events);

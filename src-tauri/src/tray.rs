@@ -2,6 +2,7 @@
 //! its menu Open, Check now, Pause for 1 h / Resume, the alerting environments and Quit.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use deploywatch_ipc::{Dashboard, Overall};
 use tauri::image::Image;
@@ -48,7 +49,40 @@ pub fn summary(d: &Dashboard) -> String {
     text
 }
 
-fn menu<R: Runtime>(app: &AppHandle<R>, d: Option<&Dashboard>) -> tauri::Result<Menu<R>> {
+/// What the menu shows besides its fixed entries. The menu is rebuilt only when this changes:
+/// rebuilding it on every check would close it under a user's pointer (and replace the item
+/// ids a panel is about to click).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct MenuContent {
+    paused: bool,
+    /// (project, environment, verdict) of each alerting environment.
+    alerting: Vec<(String, String, String)>,
+}
+
+impl MenuContent {
+    fn of(d: &Dashboard) -> MenuContent {
+        MenuContent {
+            paused: d.paused_until.is_some(),
+            alerting: d
+                .environments
+                .iter()
+                .filter_map(|r| {
+                    let v = r.verdict.as_deref()?;
+                    deploywatch_core::Verdict::parse(v)
+                        .is_some_and(deploywatch_core::Verdict::is_alert)
+                        .then(|| (r.project.clone(), r.environment.clone(), v.to_string()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the tray shows now (managed state): each part is replaced only when it changes (a new
+/// icon is a PNG written to disk for the panel, a new menu closes an open one).
+#[derive(Default)]
+struct Shown(Mutex<Option<(Overall, String, MenuContent)>>);
+
+fn menu<R: Runtime>(app: &AppHandle<R>, content: &MenuContent) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
     menu.append(&MenuItem::with_id(
         app,
@@ -64,49 +98,20 @@ fn menu<R: Runtime>(app: &AppHandle<R>, d: Option<&Dashboard>) -> tauri::Result<
         true,
         None::<&str>,
     )?)?;
-    if d.is_some_and(|d| d.paused_until.is_some()) {
-        menu.append(&MenuItem::with_id(
-            app,
-            "resume",
-            "Resume",
-            true,
-            None::<&str>,
-        )?)?;
+    let (id, label) = if content.paused {
+        ("resume", "Resume")
     } else {
-        menu.append(&MenuItem::with_id(
-            app,
-            "pause",
-            "Pause for 1 h",
-            true,
-            None::<&str>,
-        )?)?;
-    }
-    let alerting: Vec<_> = d
-        .map(|d| {
-            d.environments
-                .iter()
-                .filter(|r| {
-                    r.verdict
-                        .as_deref()
-                        .and_then(deploywatch_core::Verdict::parse)
-                        .is_some_and(deploywatch_core::Verdict::is_alert)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if !alerting.is_empty() {
+        ("pause", "Pause for 1 h")
+    };
+    menu.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?;
+    if !content.alerting.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
-        for r in alerting {
+        for (project, environment, verdict) in &content.alerting {
             let id = format!(
                 "{REPORT}{}",
-                serde_json::to_string(&(&r.project, &r.environment)).unwrap_or_default()
+                serde_json::to_string(&(project, environment)).unwrap_or_default()
             );
-            let label = format!(
-                "{} / {}: {}",
-                r.project,
-                r.environment,
-                r.verdict.as_deref().unwrap_or_default()
-            );
+            let label = format!("{project} / {environment}: {verdict}");
             menu.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?;
         }
     }
@@ -118,10 +123,17 @@ fn menu<R: Runtime>(app: &AppHandle<R>, d: Option<&Dashboard>) -> tauri::Result<
 /// Creates the tray icon (grey until the first dashboard arrives). Without a tray host (a
 /// bare X server) this still succeeds; the app is then reached by launching it again.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let content = MenuContent::default();
+    let built = menu(app, &content)?;
+    app.manage(Shown(Mutex::new(Some((
+        Overall::Idle,
+        "Deploywatch".into(),
+        content,
+    )))));
     TrayIconBuilder::with_id(TRAY)
         .icon(icon(Overall::Idle))
         .tooltip("Deploywatch")
-        .menu(&menu(app, None)?)
+        .menu(&built)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .build(app)?;
@@ -133,11 +145,26 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, d: &Dashboard) {
     let Some(tray) = app.tray_by_id(TRAY) else {
         return;
     };
-    let _ = tray.set_icon(Some(icon(d.overall)));
-    let _ = tray.set_tooltip(Some(summary(d)));
-    match menu(app, Some(d)) {
+    let shown = app.state::<Shown>();
+    let mut shown = shown.0.lock().unwrap_or_else(|p| p.into_inner());
+    let (overall, tooltip, content) =
+        shown.get_or_insert_with(|| (Overall::Idle, String::new(), MenuContent::default()));
+    if *overall != d.overall && tray.set_icon(Some(icon(d.overall))).is_ok() {
+        *overall = d.overall;
+    }
+    let text = summary(d);
+    if *tooltip != text && tray.set_tooltip(Some(&text)).is_ok() {
+        *tooltip = text;
+    }
+    let now = MenuContent::of(d);
+    if *content == now {
+        return;
+    }
+    match menu(app, &now) {
         Ok(m) => {
-            let _ = tray.set_menu(Some(m));
+            if tray.set_menu(Some(m)).is_ok() {
+                *content = now;
+            }
         }
         Err(e) => tracing::warn!("cannot rebuild the tray menu: {e}"),
     }

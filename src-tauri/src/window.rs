@@ -1,10 +1,10 @@
 //! The main window: created on demand and destroyed when closed, so that a watcher left in
 //! the tray does not keep a WebKit web process (most of the memory) alive.
 
-use std::time::Duration;
-
 use deploywatch_ipc::{OpenReport, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
+
+use crate::state::AppState;
 
 pub const MAIN: &str = "main";
 
@@ -30,24 +30,19 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) -> bool {
     true
 }
 
-/// Shows the window and asks it to open one environment's report.
+/// Shows the window and asks it to open one environment's report. A window that already
+/// exists is told by an event; one that is created now has no listener until its page has
+/// started, so the request waits in the state and the page takes it when it starts.
 pub fn open_report<R: Runtime>(app: &AppHandle<R>, project: String, environment: String) {
-    let created = show(app);
     let payload = OpenReport {
         project,
         environment,
     };
-    if !created {
-        let _ = app.emit_to(MAIN, event::OPEN_REPORT, &payload);
+    if app.get_webview_window(MAIN).is_none() {
+        app.state::<AppState>().set_pending_report(payload);
+        show(app);
         return;
     }
-    // A window that was just created has no listener until its wasm has started: repeat the
-    // request while the page loads (opening the same report twice is harmless).
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        for delay in [800, 1200, 2000] {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            let _ = app.emit_to(MAIN, event::OPEN_REPORT, &payload);
-        }
-    });
+    show(app);
+    let _ = app.emit_to(MAIN, event::OPEN_REPORT, &payload);
 }

@@ -1,6 +1,6 @@
 //! The app shell: shared state (context), the in-app router and the navigation bar.
 
-use deploywatch_ipc::{Dashboard, IpcError};
+use deploywatch_ipc::{Dashboard, IpcError, OpenReport};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -128,11 +128,18 @@ pub fn App() -> impl IntoView {
         state.dashboard.set(Some(Ok(d)));
         state.revision.update(|r| *r += 1);
     });
-    bridge::on_open_report(move |r| {
+    let open = move |r: OpenReport| {
         state.route.set(Route::Report {
             project: r.project,
             environment: r.environment,
         });
+    };
+    bridge::on_open_report(open);
+    // A window opened by the tray or a notification starts on the report it was opened for.
+    spawn_local(async move {
+        if let Ok(Some(r)) = bridge::take_open_report().await {
+            open(r);
+        }
     });
     // Only the clock ticks here: data arrives by events, never by polling.
     set_interval(

@@ -118,6 +118,15 @@ struct EnvArgs<'a> {
     environment: &'a str,
 }
 
+/// The report the tray or a notification asked for while this window was being created
+/// (taken once: a second call returns `None`).
+///
+/// # Errors
+/// [`backend_unavailable`] outside the app.
+pub async fn take_open_report() -> Result<Option<OpenReport>, IpcError> {
+    call(command::TAKE_OPEN_REPORT, &NoArgs {}).await
+}
+
 /// The dashboard: every environment and the overall state.
 pub async fn dashboard() -> Result<Dashboard, IpcError> {
     call(command::DASHBOARD, &NoArgs {}).await

@@ -12,7 +12,7 @@ mod verify;
 mod watch;
 
 pub use check::{CliExpect, Engine, EngineOptions, Selection};
-pub use notify::{Notice, Notifier};
+pub use notify::{Notice, Notifier, OpenReportHook};
 pub use repo::{Head, RepoSnapshot};
 pub use verify::verify;
 pub use watch::{Command, WatchEvent, Watcher};

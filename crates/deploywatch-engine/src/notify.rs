@@ -2,6 +2,7 @@
 //! optional Slack-compatible webhook. Failures are logged and never stop the watcher: a
 //! machine without a notification service (`ServiceUnknown`) still watches.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deploywatch_core::{IncidentEvent, Report, Verdict};
@@ -44,12 +45,16 @@ impl Notice {
     }
 }
 
+/// Called with (project, environment) when someone picks "Open report" on a notification.
+pub type OpenReportHook = Arc<dyn Fn(String, String) + Send + Sync>;
+
 /// Where notices go.
 #[derive(Clone)]
 pub struct Notifier {
     desktop: bool,
     webhook: Option<String>,
     http: reqwest::Client,
+    open_report: Option<OpenReportHook>,
 }
 
 impl Notifier {
@@ -63,24 +68,26 @@ impl Notifier {
             desktop,
             webhook,
             http,
+            open_report: None,
         }
+    }
+
+    /// Desktop notifications offer "Open report" where the notification service supports
+    /// actions; picking it (or clicking the notification) calls `hook`. The CLI's watcher has
+    /// no window to open and leaves this unset.
+    #[must_use]
+    pub fn with_open_report(mut self, hook: OpenReportHook) -> Notifier {
+        self.open_report = Some(hook);
+        self
     }
 
     /// Sends the notice everywhere configured; returns what failed, in words.
     pub async fn send(&self, notice: &Notice) -> Vec<String> {
         let mut failures = Vec::new();
         if self.desktop {
-            let (summary, body) = (notice.summary.clone(), notice.body.clone());
-            let shown = tokio::task::spawn_blocking(move || {
-                notify_rust::Notification::new()
-                    .appname("Deploywatch")
-                    .summary(&summary)
-                    .body(&body)
-                    .show()
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-            .await;
+            let notice = notice.clone();
+            let hook = self.open_report.clone();
+            let shown = tokio::task::spawn_blocking(move || desktop(&notice, hook)).await;
             match shown {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => failures.push(format!("desktop notification: {e}")),
@@ -105,5 +112,89 @@ impl Notifier {
             tracing::warn!("{f}");
         }
         failures
+    }
+}
+
+/// Shows one desktop notification (a blocking D-Bus call). With `hook` and a service that
+/// supports actions, the notification carries "Open report" as its default action, and a
+/// thread waits for it until the notification is closed (servers close them on timeout or
+/// dismissal; one short-lived thread per incident notification).
+fn desktop(notice: &Notice, hook: Option<OpenReportHook>) -> Result<(), String> {
+    // A service that cannot say what it supports gets the plainest notification.
+    let caps = notify_rust::get_capabilities().unwrap_or_default();
+    let has = |c: &str| caps.iter().any(|x| x == c);
+    // The body is our hint, which quotes values read from the network: a service that reads
+    // markup must see them as text.
+    let body = if has("body-markup") {
+        escape_markup(&notice.body)
+    } else {
+        notice.body.clone()
+    };
+    let mut n = notify_rust::Notification::new();
+    n.appname("Deploywatch")
+        .summary(&notice.summary)
+        .body(&body);
+    let hook = hook.filter(|_| has("actions"));
+    if hook.is_some() {
+        n.action(DEFAULT_ACTION, "Open report");
+    }
+    let handle = n.show().map_err(|e| e.to_string())?;
+    if let Some(hook) = hook {
+        let (project, environment) = (notice.project.clone(), notice.environment.clone());
+        wait_for_action(handle, move || hook(project, environment));
+    }
+    Ok(())
+}
+
+/// The freedesktop action invoked by clicking the notification itself.
+const DEFAULT_ACTION: &str = "default";
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn wait_for_action(handle: notify_rust::NotificationHandle, open: impl FnOnce() + Send + 'static) {
+    let spawned = std::thread::Builder::new()
+        .name("notification-action".into())
+        .spawn(move || {
+            handle.wait_for_action(|action| {
+                if action == DEFAULT_ACTION {
+                    open();
+                }
+            });
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot wait for the notification's action: {e}");
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn wait_for_action(
+    _handle: notify_rust::NotificationHandle,
+    _open: impl FnOnce() + Send + 'static,
+) {
+}
+
+/// `&`, `<` and `>` as entities: the freedesktop body markup is a small XML subset.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_markup;
+
+    #[test]
+    fn markup_in_a_hint_reaches_the_notification_as_text() {
+        assert_eq!(
+            escape_markup("env <img src=x> & \"prod\""),
+            "env &lt;img src=x&gt; &amp; \"prod\""
+        );
     }
 }

@@ -25,6 +25,8 @@ pub mod command {
     pub const SIGN_OUT: &str = "sign_out";
     pub const START_DEMO: &str = "start_demo";
     pub const REPORT_MARKDOWN: &str = "report_markdown";
+    /// Returns `Option<OpenReport>`: the report a newly opened window should show first.
+    pub const TAKE_OPEN_REPORT: &str = "take_open_report";
 }
 
 /// Event names the backend emits.

@@ -6,7 +6,6 @@
 //! the app, provides the display and a private session bus). Without it the test says that it
 //! did not run and why, and passes: nothing is skipped silently.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::desktop;
 use crate::harness::Scenario;
 
 const HOSTILE: &str = r#"<img src=x onerror="window.__pwned=1;document.title='pwned'">"#;
@@ -113,22 +113,22 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(name), png).expect("write screenshot");
 }
 
-/// `Notify` calls seen by `dbus-monitor`: the summaries mentioning `place`.
-fn summaries(log: &Path, place: &str) -> Vec<String> {
-    let mut text = String::new();
-    if let Ok(mut f) = std::fs::File::open(log) {
-        let _ = f.read_to_string(&mut text);
-    }
-    let suffix = format!(": {place}\"");
-    text.lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("string \"") && l.ends_with(&suffix))
-        .map(|l| {
-            l.trim_start_matches("string \"")
-                .trim_end_matches('"')
-                .to_string()
-        })
-        .collect()
+/// A WebDriver session on tauri-driver (port 4444), which launches the app.
+async fn session() -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app_binary() }),
+    );
+    // Several TLS backends are linked in; WebDriver on loopback needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect("http://127.0.0.1:4444")
+        .await
+        .expect("WebDriver session")
 }
 
 #[test]
@@ -155,26 +155,9 @@ async fn run(s: Scenario) {
         );
     std::fs::write(&config, &text).expect("config");
 
-    // A notification server and a capture of every Notify call on this session bus.
-    let log = dir.path().join("notify.log");
-    let _monitor = Proc(
-        Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "interface='org.freedesktop.Notifications',member='Notify'",
-            ])
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-monitor (apt: dbus)"),
-    );
-    let _dunst = Proc(
-        Command::new("dunst")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dunst (apt: dunst)"),
-    );
+    // The desktop's notification service on this session bus: records every Notify call
+    // and clicks notifications.
+    let notifications = desktop::NotificationServer::start();
 
     let _driver = Proc::spawn(
         Command::new("tauri-driver")
@@ -194,21 +177,8 @@ async fn run(s: Scenario) {
     );
     wait_port(4444).await;
 
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("wry"));
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": app_binary() }),
-    );
-    // Several TLS backends are linked in; WebDriver on loopback needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
-    let c = ClientBuilder::rustls()
-        .expect("tls")
-        .capabilities(caps)
-        .connect("http://127.0.0.1:4444")
-        .await
-        .expect("WebDriver session");
+    let c = session().await;
     find(&c, "[data-testid=dashboard]").await;
     eprintln!(
         "first paint (session start to dashboard shown): {:?}",
@@ -358,30 +328,307 @@ async fn run(s: Scenario) {
         .expect("canary in the file");
     assert_eq!(canary.build_info_url, s.env.build_info_url());
 
-    // Notifications: exactly one alert for production's incident, then one on resolve.
+    // Notifications: one alert for production's incident, offering "Open report".
+    let place = |n: &desktop::Notified, env: &str| n.summary.ends_with(&format!(": shop / {env}"));
     let start = Instant::now();
-    while summaries(&log, "shop / production").is_empty()
-        && start.elapsed() < Duration::from_secs(20)
-    {
+    let alert = loop {
+        if let Some(n) = notifications
+            .seen()
+            .into_iter()
+            .find(|n| place(n, "production"))
+        {
+            break n;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no notification for production: {:?}",
+            notifications.seen()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(alert.summary.starts_with("Phantom deploy"), "{alert:?}");
+    assert_eq!(alert.app_name, "Deploywatch");
+    assert!(
+        alert.body.contains(&s.old[..7]),
+        "the hint is the body: {alert:?}"
+    );
+    assert_eq!(alert.actions, ["default", "Open report"], "{alert:?}");
+    // The service reads markup: the hostile value in staging's hint arrives escaped.
+    let staging_alert = notifications
+        .seen()
+        .into_iter()
+        .find(|n| place(n, "staging"))
+        .expect("staging's environment mismatch is announced");
+    assert!(
+        staging_alert.body.contains("&lt;img") && !staging_alert.body.contains("<img"),
+        "markup in a notification body: {staging_alert:?}"
+    );
+
+    // Clicking the notification opens production's report in the window.
+    find(&c, "[data-testid=nav-dashboard]")
+        .await
+        .click()
+        .await
+        .expect("click");
+    find(&c, "[data-testid=dashboard]").await;
+    notifications.invoke(alert.id, "default");
+    let start = Instant::now();
+    loop {
+        let title = match c
+            .find(Locator::Css("[data-testid=report] #report-title"))
+            .await
+        {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if title == "shop / production" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "clicking the notification did not open production's report (title {title:?})"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // Then exactly one resolve, and nothing repeated by later checks.
     s.env.set_live(&s.new);
     let start = Instant::now();
-    while !summaries(&log, "shop / production")
+    while !notifications
+        .seen()
         .iter()
-        .any(|t| t.starts_with("Resolved"))
-        && start.elapsed() < Duration::from_secs(30)
+        .any(|n| place(n, "production") && n.summary.starts_with("Resolved"))
     {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no resolve: {:?}",
+            notifications.seen()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // A few more checks must not repeat anything.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let seen = summaries(&log, "shop / production");
+    let seen: Vec<String> = notifications
+        .seen()
+        .into_iter()
+        .filter(|n| place(n, "production"))
+        .map(|n| n.summary)
+        .collect();
     let alerts: Vec<_> = seen.iter().filter(|t| !t.starts_with("Resolved")).collect();
     let resolves: Vec<_> = seen.iter().filter(|t| t.starts_with("Resolved")).collect();
     assert_eq!(alerts.len(), 1, "alerts: {seen:?}");
-    assert!(alerts[0].starts_with("Phantom"), "{seen:?}");
     assert_eq!(resolves.len(), 1, "resolves: {seen:?}");
 
     let _ = c.close().await;
+}
+
+#[test]
+fn closing_the_window_leaves_the_watcher_in_the_tray_which_brings_it_back() {
+    if !enabled("window close, tray menu, single instance and start at login (Xvfb, D-Bus)") {
+        return;
+    }
+    let s = Scenario::start();
+    tauri::async_runtime::block_on(lifecycle(s));
+}
+
+/// The app as a desktop sees it: a tray host on the session bus, the window closed the way a
+/// window manager closes it, the tray menu clicked over dbusmenu, a second launch.
+async fn lifecycle(s: Scenario) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, s.config("")).expect("config");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let env: Vec<(&str, std::ffi::OsString)> = vec![
+        ("DEPLOYWATCH_CONFIG", config.clone().into()),
+        ("DEPLOYWATCH_DB", dir.path().join("deploywatch.db").into()),
+        ("XDG_DATA_HOME", dir.path().join("data").into()),
+        ("XDG_CONFIG_HOME", dir.path().join("xdg-config").into()),
+        // The start-at-login entry goes to $HOME/.config/autostart.
+        ("HOME", home.clone().into()),
+    ];
+    // The panel's side of the tray, before the app starts so its item registers here.
+    let tray = desktop::TrayHost::start();
+
+    let mut driver = Command::new("tauri-driver");
+    driver
+        .args(["--port", "4444", "--native-port", "4445"])
+        .envs(env.iter().cloned())
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("DEPLOYWATCH_EXIT_ON_CLOSE")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("deploywatch-gui-lifecycle.log"))
+                .expect("app log"),
+        );
+    let _driver = Proc::spawn(
+        &mut driver,
+        "tauri-driver on PATH (scripts/app.sh installs it)",
+    );
+    wait_port(4444).await;
+    let c = session().await;
+    find(
+        &c,
+        "[data-testid=env-row][data-environment=production] [data-testid=verdict][data-verdict=phantom]",
+    )
+    .await;
+
+    let app = app_binary();
+    let pid = desktop::pid_of(&app).expect("the app process");
+    let x = desktop::Display::open();
+    let window = x.wait_windows(pid, 1, Duration::from_secs(10))[0];
+    assert!(
+        desktop::web_processes(pid) >= 1,
+        "an open window has a WebKit web process: {:?}",
+        desktop::tree(pid)
+    );
+
+    // The tray menu: the fixed entries and the alerting environment.
+    for label in ["Open Deploywatch", "Check now", "Pause for 1 h", "Quit"] {
+        tray.wait_entry(label, Duration::from_secs(15));
+    }
+    tray.wait_entry("shop / production: phantom", Duration::from_secs(15));
+
+    // Start at login: the toggle writes the XDG autostart entry (starting in the tray), and
+    // clears it again.
+    let entry = home.join(".config/autostart/Deploywatch.desktop");
+    for on in [true, false] {
+        find(&c, "[data-testid=nav-settings]")
+            .await
+            .click()
+            .await
+            .expect("click");
+        let toggle = find(&c, "input[name=start_at_login]").await;
+        let checked = toggle.prop("checked").await.expect("checked").as_deref() == Some("true");
+        assert_eq!(checked, !on, "the toggle shows the entry's state");
+        toggle.click().await.expect("toggle");
+        find(&c, "[data-testid=save-settings]")
+            .await
+            .click()
+            .await
+            .expect("save");
+        find(&c, "[data-testid=settings-saved]").await;
+        if on {
+            let text = std::fs::read_to_string(&entry).expect("an autostart entry after saving");
+            let exec = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Exec="))
+                .expect("Exec= line");
+            assert!(
+                exec.ends_with(" --hidden"),
+                "start at login starts in the tray: {exec}"
+            );
+            let exe = exec.trim_end_matches(" --hidden");
+            assert_eq!(
+                Path::new(exe).canonicalize().ok(),
+                app.canonicalize().ok(),
+                "the entry starts this app"
+            );
+        } else {
+            assert!(!entry.exists(), "the entry is removed when turned off");
+        }
+    }
+
+    // Closing the window (what clicking × does) destroys the webview and its web process;
+    // the app keeps watching from the tray.
+    let open = desktop::memory_kb(pid);
+    x.close(window);
+    x.wait_windows(pid, 0, Duration::from_secs(10));
+    let start = Instant::now();
+    while desktop::web_processes(pid) > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the web process outlived the closed window: {:?}",
+            desktop::tree(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(desktop::alive(pid), "closing the window quit the app");
+    let closed = desktop::memory_kb(pid);
+    eprintln!(
+        "process tree: window open {} MB RSS / {} MB PSS; closed {} MB RSS / {} MB PSS",
+        open.0 / 1024,
+        open.1 / 1024,
+        closed.0 / 1024,
+        closed.1 / 1024
+    );
+    assert!(
+        closed.1 < open.1,
+        "closing the window freed no memory: {open:?} -> {closed:?} kB"
+    );
+
+    // Pause and resume from the tray: the menu follows the state.
+    tray.click("Pause for 1 h");
+    tray.wait_entry("Resume", Duration::from_secs(10));
+    tray.click("Resume");
+    tray.wait_entry("Pause for 1 h", Duration::from_secs(10));
+
+    // An alerting environment in the tray opens a new window on its report.
+    tray.click("shop / production: phantom");
+    x.wait_windows(pid, 1, Duration::from_secs(15));
+    assert!(
+        desktop::web_processes(pid) >= 1,
+        "the reopened window has a web process"
+    );
+    let report = report_in_new_window(&c).await;
+    assert!(
+        report.contains("shop / production"),
+        "the reopened window shows production's report:\n{report}"
+    );
+
+    // A second launch focuses the first instance: it exits, and the first shows its window.
+    let window = x.wait_windows(pid, 1, Duration::from_secs(5))[0];
+    x.close(window);
+    x.wait_windows(pid, 0, Duration::from_secs(10));
+    let mut second = Command::new(&app);
+    second
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut second = second.spawn().expect("second launch");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = second.kill();
+            panic!("a second launch kept running beside the first");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "second launch: {status}");
+    x.wait_windows(pid, 1, Duration::from_secs(15));
+    assert!(desktop::alive(pid));
+
+    // Quit from the tray ends the app.
+    tray.click("Quit");
+    let start = Instant::now();
+    while desktop::alive(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "Quit did not end the app"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The report shown in a window the app created after the session's first window closed:
+/// WebDriver sees it as a new browsing context.
+async fn report_in_new_window(c: &Client) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(handles) = c.windows().await
+            && let Some(h) = handles.last()
+            && c.switch_to_window(h.clone()).await.is_ok()
+            && let Ok(e) = c.find(Locator::Css("[data-testid=report]")).await
+        {
+            return e.text().await.unwrap_or_default();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "WebDriver never saw the new window's report"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

@@ -4,5 +4,6 @@
 //! on a real D-Bus session bus.
 
 mod commands;
+mod desktop;
 mod gui;
 mod harness;
