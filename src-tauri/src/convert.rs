@@ -107,7 +107,7 @@ pub fn report_view(
                 detail: c.detail.clone(),
             })
             .collect(),
-        warnings: report.warnings.clone(),
+        warnings: report.warnings.iter().map(|w| for_the_window(w)).collect(),
         hint: report.hint.clone(),
         checked_at: time(report.checked_at),
         waiting,
@@ -255,4 +255,16 @@ fn failure(f: &deploywatch_core::TransportFailure) -> String {
         F::TooManyRedirects { limit } => format!("more than {limit} redirects"),
         F::Other { detail } => detail.clone(),
     }
+}
+
+/// A warning worded for the window: the engine's advice names CLI commands, which people in
+/// the app never type; the app has a Settings page for the same thing.
+fn for_the_window(warning: &str) -> String {
+    const NO_TOKEN: &str = "GitHub is read without a token";
+    if warning.starts_with(NO_TOKEN) {
+        return format!(
+            "{NO_TOKEN} (60 requests per hour, public repositories only): sign in to GitHub in Settings"
+        );
+    }
+    warning.to_string()
 }

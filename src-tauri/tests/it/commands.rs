@@ -66,6 +66,23 @@ fn dashboard_after_a_check_shows_the_phantom_deploy_with_both_shas() {
         .filter_map(|c| c["sha"].as_str())
         .collect();
     assert!(waiting.contains(&s.new.as_str()), "{r:#}");
+    // Advice in the window points at the window, not at a terminal command.
+    let warnings = r["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| !w.as_str().unwrap_or_default().contains("deploywatch auth")),
+        "{warnings:?}"
+    );
+    if std::env::var_os("GITHUB_TOKEN").is_none() {
+        assert!(
+            warnings.iter().any(|w| w
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("sign in to GitHub in Settings")),
+            "{warnings:?}"
+        );
+    }
 
     let md = t
         .invoke(
