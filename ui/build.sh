@@ -11,7 +11,7 @@ repo="$(dirname "$ui_dir")"
 source "$repo/scripts/lib.sh"
 ensure_rust
 
-tools="$HOME/.cache/deploywatch/tools"
+tools="${DW_TOOLS:-$HOME/.cache/deploywatch/tools}"
 export PATH="$tools/bin:$PATH"
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then

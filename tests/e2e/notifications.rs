@@ -22,7 +22,14 @@ impl Drop for Guard {
 fn session_bus(dir: &std::path::Path) -> (Guard, String) {
     let socket = dir.join("bus");
     let mut child = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
+        // The test bus config: no service activation, so nothing installed on the machine
+        // (a keyring daemon, a notification daemon) joins uninvited.
+        .arg(concat!(
+            "--config-file=",
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/dbus-test-session.conf"
+        ))
+        .args(["--nofork", "--print-address=1"])
         .arg(format!("--address=unix:path={}", socket.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

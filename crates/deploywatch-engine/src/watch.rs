@@ -308,7 +308,10 @@ impl Watcher {
         let engine = &self.engine;
         let at = report.checked_at;
         let (p, e) = (report.project.as_str(), report.environment.as_str());
-        let kind = match event {
+        // One match gives what the store records, the notification kind, the verdict named
+        // and the SHA the notice belongs to (a resolve belongs to the incident's SHA, not the
+        // one that is now live).
+        let (kind, verdict, expected) = match event {
             IncidentEvent::Opened { verdict } => {
                 // An incident left open by an earlier run is the same incident: reuse its id.
                 slot.incident_id = engine
@@ -322,30 +325,33 @@ impl Watcher {
                         }
                     })
                     .flatten();
-                NotificationKind::Open
+                (
+                    NotificationKind::Open,
+                    *verdict,
+                    report.expected_sha.clone(),
+                )
             }
             IncidentEvent::CauseChanged { to, .. } => {
-                if let Some(id) = slot.incident_id {
-                    engine.with_store(|s| s.change_incident_cause(id, *to, at));
+                if let Some(id) = slot.incident_id
+                    && let Some(Err(err)) =
+                        engine.with_store(|s| s.change_incident_cause(id, *to, at))
+                {
+                    tracing::warn!("could not record the new cause of {p}/{e}'s incident: {err}");
                 }
-                NotificationKind::Cause
+                (NotificationKind::Cause, *to, report.expected_sha.clone())
             }
-            IncidentEvent::Resolved { .. } => {
-                if let Some(id) = slot.incident_id.take() {
-                    engine.with_store(|s| s.resolve_incident(id, at));
+            IncidentEvent::Resolved { last } => {
+                if let Some(id) = slot.incident_id.take()
+                    && let Some(Err(err)) = engine.with_store(|s| s.resolve_incident(id, at))
+                {
+                    tracing::warn!("could not record the resolve of {p}/{e}'s incident: {err}");
                 }
-                NotificationKind::Resolve
+                (
+                    NotificationKind::Resolve,
+                    *last,
+                    incident_sha.or_else(|| report.expected_sha.clone()),
+                )
             }
-        };
-        let verdict = match event {
-            IncidentEvent::Opened { verdict } => *verdict,
-            IncidentEvent::CauseChanged { to, .. } => *to,
-            IncidentEvent::Resolved { last } => *last,
-        };
-        let expected: Option<Sha> = match event {
-            // A resolve belongs to the incident's SHA, not the one that is now live.
-            IncidentEvent::Resolved { .. } => incident_sha.or_else(|| report.expected_sha.clone()),
-            _ => report.expected_sha.clone(),
         };
         let key = NotificationKey {
             project: p.to_string(),
@@ -360,8 +366,8 @@ impl Watcher {
                     .unwrap_or(true)
             })
             .unwrap_or(true);
-        let send = match event {
-            IncidentEvent::Resolved { .. } => first && std::mem::take(&mut slot.announced),
+        let send = match kind {
+            NotificationKind::Resolve => first && std::mem::take(&mut slot.announced),
             _ => {
                 slot.announced |= first;
                 first

@@ -125,6 +125,17 @@ impl TrayHost {
             .unwrap_or_else(|e| panic!("tray item property {name}: {e}"))
     }
 
+    /// The PNG file the item shows as its icon (AppIndicator publishes a path in `IconName`,
+    /// or a name inside `IconThemePath`).
+    pub fn icon_file(&self) -> std::path::PathBuf {
+        let name = String::try_from(self.item_property("IconName")).expect("IconName is a string");
+        if name.starts_with('/') {
+            return name.into();
+        }
+        let dir = String::try_from(self.item_property("IconThemePath")).unwrap_or_default();
+        Path::new(&dir).join(format!("{name}.png"))
+    }
+
     fn menu_path(&self) -> OwnedObjectPath {
         OwnedObjectPath::try_from(self.item_property("Menu")).expect("Menu is an object path")
     }

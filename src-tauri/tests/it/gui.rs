@@ -18,7 +18,7 @@ use crate::harness::Scenario;
 
 const HOSTILE: &str = r#"<img src=x onerror="window.__pwned=1;document.title='pwned'">"#;
 
-fn enabled(test: &str) -> bool {
+pub(crate) fn enabled(test: &str) -> bool {
     if std::env::var("DEPLOYWATCH_GUI_TESTS").as_deref() == Ok("1") {
         return true;
     }
@@ -35,10 +35,10 @@ fn enabled(test: &str) -> bool {
 /// A child process started in its own process group, killed with the whole group (its id)
 /// when the test ends, however it ends: tauri-driver's WebKitWebDriver and the app it launched
 /// must not outlive a failed test.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Proc {
-    fn spawn(cmd: &mut Command, what: &str) -> Proc {
+    pub(crate) fn spawn(cmd: &mut Command, what: &str) -> Proc {
         use std::os::unix::process::CommandExt;
         Proc(
             cmd.process_group(0)
@@ -487,6 +487,7 @@ async fn lifecycle(s: Scenario) {
         tray.wait_entry(label, Duration::from_secs(15));
     }
     tray.wait_entry("shop / production: phantom", Duration::from_secs(15));
+    wait_icon(&tray, "alert").await;
 
     // Start at login: the toggle writes the XDG autostart entry (starting in the tray), and
     // clears it again.
@@ -560,8 +561,10 @@ async fn lifecycle(s: Scenario) {
     // Pause and resume from the tray: the menu follows the state.
     tray.click("Pause for 1 h");
     tray.wait_entry("Resume", Duration::from_secs(10));
+    wait_icon(&tray, "idle").await;
     tray.click("Resume");
     tray.wait_entry("Pause for 1 h", Duration::from_secs(10));
+    wait_icon(&tray, "alert").await;
 
     // An alerting environment in the tray opens a new window on its report.
     tray.click("shop / production: phantom");
@@ -610,6 +613,34 @@ async fn lifecycle(s: Scenario) {
             "Quit did not end the app"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the tray shows `icons/tray-<state>.png` (pixels compared: the app hands the
+/// decoded image to AppIndicator, which gets it re-encoded in a file).
+async fn wait_icon(tray: &desktop::TrayHost, state: &str) {
+    let want = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../icons/tray-{state}.png")),
+    )
+    .expect("icon file");
+    let want = tauri::image::Image::from_bytes(&want).expect("png");
+    let start = Instant::now();
+    loop {
+        let file = tray.icon_file();
+        let shown = std::fs::read(&file)
+            .ok()
+            .and_then(|b| tauri::image::Image::from_bytes(&b).ok());
+        if shown.as_ref().is_some_and(|i| {
+            i.rgba() == want.rgba() && i.width() == want.width() && i.height() == want.height()
+        }) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the tray does not show the {state} icon ({})",
+            file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

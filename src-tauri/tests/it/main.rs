@@ -7,3 +7,4 @@ mod commands;
 mod desktop;
 mod gui;
 mod harness;
+mod keyring;
