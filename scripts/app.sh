@@ -119,41 +119,6 @@ gui_test() {
   (cd "$_app_here" && dbus-run-session --config-file="$_app_here/scripts/dbus-test-session.conf" -- cargo test --locked -p deploywatch-app --features custom-protocol -- --test-threads=1)
 }
 
-# Resident memory of a process and its descendants (the WebKit processes are children of the
-# app): one line per process and a total, RSS and PSS in MB from /proc/PID/smaps_rollup.
-app_memory() { # pid
-  local pids=("$1") i=0
-  while [ $i -lt ${#pids[@]} ]; do
-    for c in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$c"); done
-    i=$((i + 1))
-  done
-  local rss_total=0 pss_total=0
-  for p in "${pids[@]}"; do
-    [ -r /proc/"$p"/smaps_rollup ] || continue
-    local rss pss name
-    rss=$(awk '/^Rss:/ {print $2}' /proc/"$p"/smaps_rollup)
-    pss=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup)
-    name=$(cat /proc/"$p"/comm)
-    printf '%-24s RSS %6d MB  PSS %6d MB\n' "$name" $((rss / 1024)) $((pss / 1024))
-    rss_total=$((rss_total + rss)); pss_total=$((pss_total + pss))
-  done
-  printf '%-24s RSS %6d MB  PSS %6d MB\n' total $((rss_total / 1024)) $((pss_total / 1024))
-}
-
-# CPU seconds (user + system) used by a process and its descendants over `secs` seconds.
-app_cpu() { # pid secs
-  local tick; tick=$(getconf CLK_TCK)
-  _ticks() {
-    local t=0 p
-    for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-      [ -r /proc/"$p"/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
-    done
-    echo "$t"
-  }
-  local a b; a=$(_ticks "$1"); sleep "$2"; b=$(_ticks "$1")
-  echo "cpu over $2 s: $(( (b - a) * 1000 / tick )) ms ($(( (b - a) * 100 * 100 / tick / $2 ))/100 % of one core)"
-}
-
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   case "${1:-build}" in

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod auth;
 mod demo;
 mod github;
 mod incidents;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{Dw, Scenario};
 
 /// A child process killed when the test ends, whatever happens.
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -19,7 +19,7 @@ impl Drop for Guard {
 }
 
 /// Starts a private session bus; returns it and its address.
-fn session_bus(dir: &std::path::Path) -> (Guard, String) {
+pub(crate) fn session_bus(dir: &std::path::Path) -> (Guard, String) {
     let socket = dir.join("bus");
     let mut child = Command::new("dbus-daemon")
         // The test bus config: no service activation, so nothing installed on the machine
