@@ -30,19 +30,16 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) -> bool {
     true
 }
 
-/// Shows the window and asks it to open one environment's report. A window that already
-/// exists is told by an event; one that is created now has no listener until its page has
-/// started, so the request waits in the state and the page takes it when it starts.
+/// Shows the window and asks it to open one environment's report. The request waits in the
+/// state and is also sent as an event: a page that is still loading (a window just created)
+/// takes it when it starts; a running page gets the event and takes it too, so it is not
+/// left for the next window.
 pub fn open_report<R: Runtime>(app: &AppHandle<R>, project: String, environment: String) {
     let payload = OpenReport {
         project,
         environment,
     };
-    if app.get_webview_window(MAIN).is_none() {
-        app.state::<AppState>().set_pending_report(payload);
-        show(app);
-        return;
-    }
+    app.state::<AppState>().set_pending_report(payload.clone());
     show(app);
     let _ = app.emit_to(MAIN, event::OPEN_REPORT, &payload);
 }

@@ -134,7 +134,15 @@ pub fn App() -> impl IntoView {
             environment: r.environment,
         });
     };
-    bridge::on_open_report(open);
+    // The tray or a notification asks for a report by an event and leaves the request in the
+    // backend for a page that is still loading; a running page takes it too, so the next
+    // window does not open it again.
+    bridge::on_open_report(move |r| {
+        open(r);
+        spawn_local(async move {
+            let _ = bridge::take_open_report().await;
+        });
+    });
     // A window opened by the tray or a notification starts on the report it was opened for.
     spawn_local(async move {
         if let Ok(Some(r)) = bridge::take_open_report().await {

@@ -121,6 +121,29 @@ fn an_unknown_environment_is_a_not_found_error_the_ui_can_branch_on() {
 }
 
 #[test]
+fn a_report_asked_for_before_the_page_listens_is_taken_once() {
+    use tauri::Manager;
+    let t = TestApp::start(None);
+    assert_eq!(
+        t.invoke("take_open_report", json!({})).expect("take"),
+        Value::Null
+    );
+    t.app
+        .state::<deploywatch_app::AppState>()
+        .set_pending_report(deploywatch_ipc::OpenReport {
+            project: "shop".into(),
+            environment: "production".into(),
+        });
+    let r = t.invoke("take_open_report", json!({})).expect("take");
+    assert_eq!(r, json!({"project": "shop", "environment": "production"}));
+    // Taken: a later window does not open it again.
+    assert_eq!(
+        t.invoke("take_open_report", json!({})).expect("take"),
+        Value::Null
+    );
+}
+
+#[test]
 fn first_run_is_an_empty_idle_dashboard() {
     let t = TestApp::start(None);
     let d = t.invoke("dashboard", json!({})).expect("dashboard");
