@@ -95,6 +95,18 @@ pub fn builder<R: Runtime>(
 pub fn start<R: Runtime>(handle: &tauri::AppHandle<R>) {
     let mut changes = handle.state::<AppState>().subscribe();
     tauri::async_runtime::block_on(handle.state::<AppState>().start());
+    // The config file is shared with the CLI and editors: notice their edits. A read of a
+    // small file every 2 s (compared byte for byte) works the same whether an editor rewrites
+    // the file in place or replaces it, which file-system notifications make delicate.
+    let watcher = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(CONFIG_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            watcher.state::<AppState>().reload_if_changed().await;
+        }
+    });
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
@@ -128,6 +140,9 @@ impl<R: Runtime> Autostart for AutostartPlugin<R> {
         self.0.autolaunch().is_enabled().unwrap_or(false)
     }
 }
+
+/// How often the config file is compared with what the watcher runs.
+const CONFIG_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Flag passed by the start-at-login entry: start in the tray.
 const HIDDEN: &str = "--hidden";

@@ -89,6 +89,9 @@ struct Running {
     config_error: Option<String>,
     paused_until: Option<DateTime<Utc>>,
     demo: Option<Demo>,
+    /// The user's config file as the running watcher read it (`None`: there was none), to
+    /// notice edits made outside the app (an editor, the CLI).
+    loaded: Option<Vec<u8>>,
 }
 
 struct Demo {
@@ -208,6 +211,8 @@ impl AppState {
             Some(d) => (d.config.clone(), self.paths.demo_dir.join("deploywatch.db")),
             None => (self.paths.config.clone(), self.paths.db.clone()),
         };
+        // Read before the engine reads it: an edit in between is seen by the next comparison.
+        run.loaded = std::fs::read(&self.paths.config).ok();
         if !config_path.exists() {
             self.notify(Changed::Dashboard);
             return;
@@ -257,6 +262,27 @@ impl AppState {
             Err(e) => run.config_error = Some(e.to_string()),
         }
         self.notify(Changed::Dashboard);
+    }
+
+    /// Restarts the watcher when the user's config file changed outside the app (an editor,
+    /// `deploywatch` commands): created, edited or removed. An invalid edit shows on the
+    /// dashboard as the config error (file, line, key) until it is fixed. While the demo fleet
+    /// runs, the user's file is not watched. Returns whether it restarted.
+    pub async fn reload_if_changed(&self) -> bool {
+        let mut run = self.running.lock().await;
+        if run.demo.is_some() {
+            return false;
+        }
+        let path = self.paths.config.clone();
+        let now = tokio::task::spawn_blocking(move || std::fs::read(path).ok())
+            .await
+            .unwrap_or(None);
+        if now == run.loaded {
+            return false;
+        }
+        tracing::info!("{} changed: reloading", self.paths.config.display());
+        self.restart(&mut run, None).await;
+        true
     }
 
     async fn engine(&self) -> Result<Arc<Engine>, AppError> {

@@ -144,6 +144,60 @@ fn a_report_asked_for_before_the_page_listens_is_taken_once() {
 }
 
 #[test]
+fn edits_to_the_config_file_outside_the_app_are_picked_up() {
+    let s = Scenario::start();
+    let t = TestApp::start(Some(&s.config("")));
+    let rows = |d: &Value| d["environments"].as_array().map_or(0, Vec::len);
+    let d = t.dashboard_until(Duration::from_secs(10), |d| rows(d) == 1);
+    assert_eq!(rows(&d), 1, "{d:#}");
+
+    // An editor (or `deploywatch`) adds an environment: the dashboard follows.
+    let staging = format!(
+        "{}\n[[project.environment]]\nname = \"staging\"\nbuild_info_url = \"{}\"\n",
+        s.config(""),
+        s.env.build_info_url()
+    );
+    std::fs::write(&t.config, &staging).expect("edit");
+    let d = t.dashboard_until(Duration::from_secs(10), |d| rows(d) == 2);
+    assert_eq!(rows(&d), 2, "the new environment never appeared: {d:#}");
+
+    // A broken edit is reported with its place; fixing it resumes watching.
+    std::fs::write(
+        &t.config,
+        staging.replace("name = \"staging\"", "nmae = \"staging\""),
+    )
+    .expect("edit");
+    let start = std::time::Instant::now();
+    let err = loop {
+        match t.invoke("dashboard", json!({})) {
+            Err(e) => break e,
+            Ok(_) if start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(d) => panic!("the broken config was not noticed: {d:#}"),
+        }
+    };
+    assert_eq!(err["code"], "config_invalid", "{err}");
+    let message = err["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("config.toml:") && message.contains("nmae"),
+        "names file, line and key: {message}"
+    );
+    std::fs::write(&t.config, &staging).expect("fix");
+    let start = std::time::Instant::now();
+    while !t
+        .invoke("dashboard", json!({}))
+        .is_ok_and(|d| rows(&d) == 2)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the fixed config was not picked up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn first_run_is_an_empty_idle_dashboard() {
     let t = TestApp::start(None);
     let d = t.invoke("dashboard", json!({})).expect("dashboard");
