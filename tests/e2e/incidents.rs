@@ -177,3 +177,79 @@ async fn a_watcher_killed_mid_write_leaves_a_readable_history() {
         hook.texts()
     );
 }
+
+#[tokio::test]
+async fn a_running_watcher_follows_edits_to_its_config_and_survives_a_broken_one() {
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    let staging = deploywatch_fleet::SimEnv::start("staging")
+        .await
+        .expect("staging");
+    staging.set_live(&s.new);
+    let dw = Dw::new(&s.config("", "", ""));
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    let status = || async {
+        let run = dw.run_async(&["status", "--json"]).await;
+        run.json()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                (
+                    r["environment"].as_str().unwrap_or_default().to_string(),
+                    r["verdict"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let wait = |want: (&'static str, &'static str)| async move {
+        let start = Instant::now();
+        loop {
+            let now = status().await;
+            if now.iter().any(|(e, v)| (e.as_str(), v.as_str()) == want) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "never saw {want:?}; status: {now:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    wait(("production", "phantom")).await;
+
+    // A broken edit: reported with its place, and the watcher keeps going.
+    let good = std::fs::read_to_string(&dw.config).unwrap();
+    std::fs::write(&dw.config, good.replace("[[project]]", "[[projcet]]")).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Adding an environment: the watcher checks it without a restart by hand.
+    let added = format!(
+        "{good}\n[[project.environment]]\nname = \"staging\"\nbuild_info_url = \"{}\"\n",
+        staging.build_info_url()
+    );
+    std::fs::write(&dw.config, added).unwrap();
+    wait(("staging", "live")).await;
+
+    let run = terminate(child).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("config.toml:") && run.stderr.contains("projcet"),
+        "the broken edit is reported with file, line and key: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("still watching the previous configuration"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("changed: watching the new configuration"),
+        "{}",
+        run.stderr
+    );
+}

@@ -50,7 +50,7 @@ pub async fn run(paths: &Paths, speed: f64, limit: Option<Duration>) -> Result<u
         tokio::spawn(async move { fleet.run_demo(speed).await })
     };
     // The demo never pops up desktop notifications: the terminal shows every incident.
-    super::human::run_watcher(engine, Notifier::new(false, None), limit).await;
+    super::human::run_watcher(engine, Notifier::new(false, None), limit, None).await;
     script.abort();
     Ok(0)
 }

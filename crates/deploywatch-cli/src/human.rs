@@ -227,15 +227,75 @@ fn session_bus_available() -> bool {
 }
 
 pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
-    let config = paths.load_config()?;
-    let desktop = config.notifications.desktop && !no_notify && session_bus_available();
-    if config.notifications.desktop && !no_notify && !desktop {
-        eprintln!("deploywatch: no D-Bus session bus: desktop notifications are off");
+    let path = paths.config_path()?;
+    // Read before it is parsed: an edit in between is seen by the first comparison.
+    let mut loaded = std::fs::read(&path).ok();
+    let mut config = paths.load_config()?;
+    loop {
+        let desktop = config.notifications.desktop && !no_notify && session_bus_available();
+        if config.notifications.desktop && !no_notify && !desktop {
+            eprintln!("deploywatch: no D-Bus session bus: desktop notifications are off");
+        }
+        let webhook = config.notifications.webhook.clone();
+        let engine = setup::engine(paths, config, true)?;
+        let reload = Reload {
+            path: path.clone(),
+            loaded: loaded.clone(),
+        };
+        match run_watcher(engine, Notifier::new(desktop, webhook), None, Some(reload)).await {
+            Ended::Stopped => return Ok(0),
+            Ended::Reload { config: new, bytes } => {
+                eprintln!(
+                    "deploywatch: {} changed: watching the new configuration",
+                    path.display()
+                );
+                config = *new;
+                loaded = bytes;
+            }
+        }
     }
-    let webhook = config.notifications.webhook.clone();
-    let engine = setup::engine(paths, config, true)?;
-    run_watcher(engine, Notifier::new(desktop, webhook), None).await;
-    Ok(0)
+}
+
+/// The config file a watcher follows, and its bytes as the running configuration was read.
+pub struct Reload {
+    pub path: std::path::PathBuf,
+    pub loaded: Option<Vec<u8>>,
+}
+
+/// Why [`run_watcher`] returned.
+pub enum Ended {
+    /// Ctrl-C, SIGTERM or the time limit.
+    Stopped,
+    /// The config file changed into a valid configuration (the watcher was stopped).
+    Reload {
+        config: Box<deploywatch_config::Config>,
+        bytes: Option<Vec<u8>>,
+    },
+}
+
+/// How often a watcher compares its config file with what it runs.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// Resolves when the config file holds a new, valid configuration. An invalid edit is
+/// reported (file, line, key) once and the current configuration keeps running.
+async fn config_changed(reload: Option<Reload>) -> (deploywatch_config::Config, Option<Vec<u8>>) {
+    let Some(Reload { path, mut loaded }) = reload else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(CONFIG_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = std::fs::read(&path).ok();
+        if now == loaded {
+            continue;
+        }
+        loaded = now.clone();
+        match deploywatch_config::load(&path) {
+            Ok(config) => return (config, now),
+            Err(e) => eprintln!("deploywatch: {e}; still watching the previous configuration"),
+        }
+    }
 }
 
 /// What was last printed for an environment: verdict, expected and live SHA.
@@ -247,7 +307,8 @@ pub async fn run_watcher(
     engine: std::sync::Arc<deploywatch_engine::Engine>,
     notifier: Notifier,
     limit: Option<Duration>,
-) {
+    reload: Option<Reload>,
+) -> Ended {
     let style = Style::detect();
     let count = engine
         .config
@@ -313,16 +374,19 @@ pub async fn run_watcher(
             _ = deadline => {}
         }
     };
-    tokio::select! {
-        _ = stop => {
-            let _ = commands.send(Command::Stop).await;
-            // A round in progress finishes (its writes are transactions); give it a bound.
-            let _ = tokio::time::timeout(Duration::from_secs(15), &mut task).await;
-        }
-        _ = &mut task => {}
+    let ended = tokio::select! {
+        _ = stop => Ended::Stopped,
+        (config, bytes) = config_changed(reload) => Ended::Reload { config: Box::new(config), bytes },
+        _ = &mut task => Ended::Stopped,
+    };
+    if !task.is_finished() {
+        let _ = commands.send(Command::Stop).await;
+        // A round in progress finishes (its writes are transactions); give it a bound.
+        let _ = tokio::time::timeout(Duration::from_secs(15), &mut task).await;
     }
     drop(events);
     printer.abort();
+    ended
 }
 
 async fn terminate() {
