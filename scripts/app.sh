@@ -79,9 +79,6 @@ app_run() {
   "$CARGO_TARGET_DIR/release/deploywatch-app" "$@"
 }
 
-# The app's tests: commands on the mock runtime always; the real window (tauri-driver +
-# WebKitWebDriver under Xvfb) and notifications (a private D-Bus session with a capture of
-# org.freedesktop.Notifications) because DEPLOYWATCH_GUI_TESTS=1 is set here.
 # tauri-cli, pinned to the minor line of the `tauri` crate in Cargo.lock, builds the bundles.
 TAURI_CLI_VERSION=2.12.4
 
@@ -110,6 +107,10 @@ app_footprint() {
   (cd "$_app_here" && dbus-run-session --config-file="$_app_here/scripts/dbus-test-session.conf" -- cargo bench --locked --profile dev -p deploywatch-app --features custom-protocol --bench footprint)
 }
 
+# The app's tests: commands on the mock runtime always; with DEPLOYWATCH_GUI_TESTS=1 (set
+# here) also the real window (tauri-driver + WebKitWebDriver under Xvfb), the tray, the
+# notifications and the keyring, on a private D-Bus session bus without service activation
+# where the tests start the services they talk to.
 gui_test() {
   app_build
   _app_display

@@ -79,8 +79,7 @@ impl MenuContent {
 
 /// What the tray shows now (managed state): each part is replaced only when it changes (a new
 /// icon is a PNG written to disk for the panel, a new menu closes an open one).
-#[derive(Default)]
-struct Shown(Mutex<Option<(Overall, String, MenuContent)>>);
+struct Shown(Mutex<(Overall, String, MenuContent)>);
 
 fn menu<R: Runtime>(app: &AppHandle<R>, content: &MenuContent) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
@@ -125,11 +124,11 @@ fn menu<R: Runtime>(app: &AppHandle<R>, content: &MenuContent) -> tauri::Result<
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let content = MenuContent::default();
     let built = menu(app, &content)?;
-    app.manage(Shown(Mutex::new(Some((
+    app.manage(Shown(Mutex::new((
         Overall::Idle,
         "Deploywatch".into(),
         content,
-    )))));
+    ))));
     TrayIconBuilder::with_id(TRAY)
         .icon(icon(Overall::Idle))
         .tooltip("Deploywatch")
@@ -147,8 +146,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, d: &Dashboard) {
     };
     let shown = app.state::<Shown>();
     let mut shown = shown.0.lock().unwrap_or_else(|p| p.into_inner());
-    let (overall, tooltip, content) =
-        shown.get_or_insert_with(|| (Overall::Idle, String::new(), MenuContent::default()));
+    let (overall, tooltip, content) = &mut *shown;
     if *overall != d.overall && tray.set_icon(Some(icon(d.overall))).is_ok() {
         *overall = d.overall;
     }
