@@ -92,6 +92,9 @@ struct Running {
     /// The user's config file as the running watcher read it (`None`: there was none), to
     /// notice edits made outside the app (an editor, the CLI).
     loaded: Option<Vec<u8>>,
+    /// Why the file's latest outside edit was not applied (it is invalid); the watcher keeps
+    /// running the previous configuration meanwhile.
+    edit_error: Option<String>,
 }
 
 struct Demo {
@@ -205,6 +208,7 @@ impl AppState {
         tracing::debug!("restart: stopped the old watcher");
         run.engine = None;
         run.config_error = None;
+        run.edit_error = None;
         run.paused_until = None;
         run.demo = demo;
         let (config_path, db_path) = match &run.demo {
@@ -265,19 +269,31 @@ impl AppState {
     }
 
     /// Restarts the watcher when the user's config file changed outside the app (an editor,
-    /// `deploywatch` commands): created, edited or removed. An invalid edit shows on the
-    /// dashboard as the config error (file, line, key) until it is fixed. While the demo fleet
-    /// runs, the user's file is not watched. Returns whether it restarted.
+    /// `deploywatch` commands): created, edited or removed. An invalid edit leaves the running
+    /// configuration in place and shows on the dashboard (file, line, key) until it is fixed;
+    /// with nothing running, the error itself is what the dashboard shows. While the demo
+    /// fleet runs, the user's file is not watched. Returns whether it restarted.
     pub async fn reload_if_changed(&self) -> bool {
         let mut run = self.running.lock().await;
         if run.demo.is_some() {
             return false;
         }
         let path = self.paths.config.clone();
-        let now = tokio::task::spawn_blocking(move || std::fs::read(path).ok())
-            .await
-            .unwrap_or(None);
+        let (now, parsed) = tokio::task::spawn_blocking(move || {
+            let now = std::fs::read(&path).ok();
+            let parsed = now.as_ref().map(|_| deploywatch_config::load(&path));
+            (now, parsed)
+        })
+        .await
+        .unwrap_or((None, None));
         if now == run.loaded {
+            return false;
+        }
+        if let (Some(_), Some(Err(e))) = (&run.engine, parsed) {
+            tracing::warn!("{e}: still watching the previous configuration");
+            run.loaded = now;
+            run.edit_error = Some(e.to_string());
+            self.notify(Changed::Dashboard);
             return false;
         }
         tracing::info!("{} changed: reloading", self.paths.config.display());
@@ -312,6 +328,7 @@ impl AppState {
         let run = self.running.lock().await;
         let paused_until = run.paused_until.filter(|t| *t > Utc::now());
         let demo = run.demo.is_some();
+        let config_error = run.edit_error.clone();
         let Some(engine) = run.engine.clone() else {
             if let Some(err) = &run.config_error {
                 return Err(AppError::ConfigInvalid(err.clone()));
@@ -322,6 +339,7 @@ impl AppState {
                 empty: true,
                 demo,
                 environments: Vec::new(),
+                config_error: None,
             });
         };
         drop(run);
@@ -349,6 +367,7 @@ impl AppState {
             empty: engine.config.projects.is_empty(),
             demo,
             environments: rows,
+            config_error,
         })
     }
 

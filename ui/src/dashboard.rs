@@ -78,6 +78,12 @@ fn Fleet(dashboard: Dashboard) -> impl IntoView {
             {pause_button}
         </div>
         {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
+        {dashboard.config_error.map(|message| view! {
+            <div class="notice notice-error" role="alert" data-testid="config-edit-error">
+                <strong>"The config file has an error; still watching the previous configuration. "</strong>
+                <span>{message}</span>
+            </div>
+        })}
         <div class="table-wrap">
             <table class="fleet">
                 <thead>

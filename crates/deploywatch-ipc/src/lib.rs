@@ -69,6 +69,10 @@ pub struct Dashboard {
     /// True while the built-in demo fleet is what is being watched.
     pub demo: bool,
     pub environments: Vec<EnvRow>,
+    /// The config file was edited outside the app into something invalid (the message names
+    /// file, line and key); the previous configuration keeps being watched until it is fixed.
+    #[serde(default)]
+    pub config_error: Option<String>,
 }
 
 /// One environment on the dashboard.
