@@ -418,6 +418,35 @@ async fn run(s: Scenario) {
     assert_eq!(alerts.len(), 1, "alerts: {seen:?}");
     assert_eq!(resolves.len(), 1, "resolves: {seen:?}");
 
+    // An editor breaks the config file: the dashboard says where, and keeps watching.
+    find(&c, "[data-testid=nav-dashboard]")
+        .await
+        .click()
+        .await
+        .expect("click");
+    let good = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, good.replacen("[[project]]", "[[projcet]]", 1)).expect("break");
+    let banner = find(&c, "[data-testid=config-edit-error]").await;
+    let text = banner.text().await.expect("text");
+    assert!(
+        text.contains("config.toml:") && text.contains("projcet"),
+        "the banner names file, line and key: {text}"
+    );
+    find(&c, "[data-testid=env-row][data-environment=production]").await;
+    std::fs::write(&config, good).expect("fix");
+    let start = Instant::now();
+    while c
+        .find(Locator::Css("[data-testid=config-edit-error]"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the banner stayed after the fix"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     let _ = c.close().await;
 }
 
