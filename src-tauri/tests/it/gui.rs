@@ -106,6 +106,15 @@ async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Clicks the element matching the CSS selector, once it is there.
+async fn click(c: &Client, css: &str) {
+    find(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css:?}: {e}"));
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     let dir = docs_dir();
@@ -204,11 +213,7 @@ async fn run(s: Scenario) {
     screenshot(&c, "dashboard.png").await;
 
     // Report: the hint.
-    find(&c, &format!("{prod} [data-testid=open-report]"))
-        .await
-        .click()
-        .await
-        .expect("click");
+    click(&c, &format!("{prod} [data-testid=open-report]")).await;
     let hint = find(&c, "[data-testid=report-hint]").await;
     let hint_text = hint.text().await.expect("hint");
     assert!(hint_text.contains(&s.old[..7]), "hint: {hint_text}");
@@ -216,19 +221,12 @@ async fn run(s: Scenario) {
     screenshot(&c, "report.png").await;
 
     // A hostile build-info value is text: shown literally, never an element, never run.
-    find(&c, "[data-testid=nav-dashboard]")
-        .await
-        .click()
-        .await
-        .expect("click");
-    find(
+    click(&c, "[data-testid=nav-dashboard]").await;
+    click(
         &c,
         "[data-testid=env-row][data-environment=staging] [data-testid=open-report]",
     )
-    .await
-    .click()
-    .await
-    .expect("click");
+    .await;
     let start = Instant::now();
     let page = loop {
         let page = find(&c, "[data-testid=report]")
@@ -257,29 +255,18 @@ async fn run(s: Scenario) {
     assert_ne!(probe[2], "pwned", "{probe}");
 
     // History: the push and the incident.
-    find(&c, "[data-testid=nav-history]")
-        .await
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=nav-history]").await;
     find(&c, "[data-testid=history-event][data-kind=push]").await;
     find(&c, "[data-testid=history-event][data-kind=incident_opened]").await;
     screenshot(&c, "history.png").await;
 
     // Settings: adding an environment writes the config file.
-    find(&c, "[data-testid=nav-settings]")
-        .await
-        .click()
-        .await
-        .expect("click");
-    find(
+    click(&c, "[data-testid=nav-settings]").await;
+    click(
         &c,
         "[data-testid=project-form] [data-testid=add-environment]",
     )
-    .await
-    .click()
-    .await
-    .expect("click");
+    .await;
     // The new (third) environment form; typing keeps it, so the whole value goes in at once.
     let start = Instant::now();
     while c
@@ -314,11 +301,7 @@ async fn run(s: Scenario) {
             "{field} lost keys while typing"
         );
     }
-    find(&c, "[data-testid=save-settings]")
-        .await
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=save-settings]").await;
     // "Saved." appears once the backend has written the file.
     find(&c, "[data-testid=settings-saved]").await;
     let written = std::fs::read_to_string(&config).expect("config");
@@ -365,11 +348,7 @@ async fn run(s: Scenario) {
     );
 
     // Clicking the notification opens production's report in the window.
-    find(&c, "[data-testid=nav-dashboard]")
-        .await
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=nav-dashboard]").await;
     find(&c, "[data-testid=dashboard]").await;
     notifications.invoke(alert.id, "default");
     let start = Instant::now();
@@ -419,11 +398,7 @@ async fn run(s: Scenario) {
     assert_eq!(resolves.len(), 1, "resolves: {seen:?}");
 
     // An editor breaks the config file: the dashboard says where, and keeps watching.
-    find(&c, "[data-testid=nav-dashboard]")
-        .await
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=nav-dashboard]").await;
     let good = std::fs::read_to_string(&config).expect("config");
     std::fs::write(&config, good.replacen("[[project]]", "[[projcet]]", 1)).expect("break");
     let banner = find(&c, "[data-testid=config-edit-error]").await;
@@ -522,20 +497,12 @@ async fn lifecycle(s: Scenario) {
     // clears it again.
     let entry = home.join(".config/autostart/Deploywatch.desktop");
     for on in [true, false] {
-        find(&c, "[data-testid=nav-settings]")
-            .await
-            .click()
-            .await
-            .expect("click");
+        click(&c, "[data-testid=nav-settings]").await;
         let toggle = find(&c, "input[name=start_at_login]").await;
         let checked = toggle.prop("checked").await.expect("checked").as_deref() == Some("true");
         assert_eq!(checked, !on, "the toggle shows the entry's state");
         toggle.click().await.expect("toggle");
-        find(&c, "[data-testid=save-settings]")
-            .await
-            .click()
-            .await
-            .expect("save");
+        click(&c, "[data-testid=save-settings]").await;
         find(&c, "[data-testid=settings-saved]").await;
         if on {
             let text = std::fs::read_to_string(&entry).expect("an autostart entry after saving");
