@@ -1,4 +1,5 @@
-//! The tray icon: its colour is the worst state, its tooltip a summary ("3 live, 1 phantom"),
+//! The tray icon: its colour is the worst state, its tooltip (and, since AppIndicator on Linux has
+//! no tooltips, the first line of its menu) a summary ("3 live, 1 phantom"),
 //! its menu Open, Check now, Pause for 1 h / Resume, the alerting environments and Quit.
 
 use std::collections::BTreeMap;
@@ -44,6 +45,10 @@ pub fn summary(d: &Dashboard) -> String {
     parts.sort_by_key(|p| !p.ends_with(" live"));
     let mut text = format!("Deploywatch: {}", parts.join(", "));
     if let Some(until) = &d.paused_until {
+        // The local clock time people read on their panel, not the RFC 3339 instant.
+        let until = chrono::DateTime::parse_from_rfc3339(until)
+            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+            .unwrap_or_else(|_| until.clone());
         text.push_str(&format!(" (paused until {until})"));
     }
     text
@@ -54,6 +59,9 @@ pub fn summary(d: &Dashboard) -> String {
 /// ids a panel is about to click).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct MenuContent {
+    /// The summary, also the menu's first (inert) line: on Linux, AppIndicator has no
+    /// tooltips, so the menu is where the panel shows it.
+    summary: String,
     paused: bool,
     /// (project, environment, verdict) of each alerting environment.
     alerting: Vec<(String, String, String)>,
@@ -62,6 +70,7 @@ struct MenuContent {
 impl MenuContent {
     fn of(d: &Dashboard) -> MenuContent {
         MenuContent {
+            summary: summary(d),
             paused: d.paused_until.is_some(),
             alerting: d
                 .environments
@@ -83,6 +92,16 @@ struct Shown(Mutex<(Overall, String, MenuContent)>);
 
 fn menu<R: Runtime>(app: &AppHandle<R>, content: &MenuContent) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
+    if !content.summary.is_empty() {
+        menu.append(&MenuItem::with_id(
+            app,
+            "summary",
+            &content.summary,
+            false,
+            None::<&str>,
+        )?)?;
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     menu.append(&MenuItem::with_id(
         app,
         "open",

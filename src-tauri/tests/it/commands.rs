@@ -355,6 +355,21 @@ fn tray_summary_counts_verdicts() {
         deploywatch_app::summary(&d),
         "Deploywatch: 3 live, 1 phantom"
     );
+    // Paused: until the local clock time, as people read it on the panel.
+    let until = "2026-11-22T10:30:00Z";
+    let local = chrono::DateTime::parse_from_rfc3339(until)
+        .expect("time")
+        .with_timezone(&chrono::Local)
+        .format("%H:%M")
+        .to_string();
+    let paused = deploywatch_ipc::Dashboard {
+        paused_until: Some(until.into()),
+        ..d.clone()
+    };
+    assert_eq!(
+        deploywatch_app::summary(&paused),
+        format!("Deploywatch: 3 live, 1 phantom (paused until {local})")
+    );
     let check = |verdicts: &[&str], paused: bool, expected: deploywatch_ipc::Overall| {
         let rows: Vec<_> = verdicts.iter().map(|v| row(v)).collect();
         assert_eq!(

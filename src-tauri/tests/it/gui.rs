@@ -491,6 +491,11 @@ async fn lifecycle(s: Scenario) {
         tray.wait_entry(label, Duration::from_secs(15));
     }
     tray.wait_entry("shop / production: phantom", Duration::from_secs(15));
+    // The summary heads the menu (AppIndicator has no tooltips).
+    assert_eq!(
+        tray.menu().first().map(|e| e.label.clone()).as_deref(),
+        Some("Deploywatch: 1 phantom")
+    );
     wait_icon(&tray, "alert").await;
 
     // Start at login: the toggle writes the XDG autostart entry (starting in the tray), and
@@ -557,6 +562,10 @@ async fn lifecycle(s: Scenario) {
     // Pause and resume from the tray: the menu follows the state.
     tray.click("Pause for 1 h");
     tray.wait_entry("Resume", Duration::from_secs(10));
+    tray.wait_entry(
+        "Deploywatch: 1 phantom (paused until ",
+        Duration::from_secs(10),
+    );
     wait_icon(&tray, "idle").await;
     tray.click("Resume");
     tray.wait_entry("Pause for 1 h", Duration::from_secs(10));
