@@ -66,7 +66,7 @@ app_build() {
 _app_display() {
   if [ -z "${DISPLAY:-}" ]; then
     if ! xdpyinfo -display :99 >/dev/null 2>&1; then
-      Xvfb :99 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+      Xvfb :99 -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 &
       sleep 1
     fi
     export DISPLAY=:99
