@@ -279,16 +279,20 @@ impl AppState {
             return false;
         }
         let path = self.paths.config.clone();
-        let (now, parsed) = tokio::task::spawn_blocking(move || {
-            let now = std::fs::read(&path).ok();
-            let parsed = now.as_ref().map(|_| deploywatch_config::load(&path));
-            (now, parsed)
-        })
-        .await
-        .unwrap_or((None, None));
+        let now = tokio::task::spawn_blocking(move || std::fs::read(path).ok())
+            .await
+            .unwrap_or(None);
         if now == run.loaded {
             return false;
         }
+        // Changed: parse it once here to decide between restarting and keeping what runs.
+        let path = self.paths.config.clone();
+        let parsed = match &now {
+            Some(_) => tokio::task::spawn_blocking(move || deploywatch_config::load(&path))
+                .await
+                .ok(),
+            None => None,
+        };
         if let (Some(_), Some(Err(e))) = (&run.engine, parsed) {
             tracing::warn!("{e}: still watching the previous configuration");
             run.loaded = now;
