@@ -11,7 +11,6 @@
 #[path = "../tests/it/desktop.rs"]
 mod desktop;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,15 +19,6 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn app_binary() -> PathBuf {
-    std::env::var_os("DEPLOYWATCH_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-            PathBuf::from(target).join("release/deploywatch-app")
-        })
 }
 
 /// CPU time (user + system) of `pid` and its descendants, in clock ticks.
@@ -105,7 +95,7 @@ fn run_once(
     idle: Duration,
 ) -> Sample {
     let started = Instant::now();
-    let mut app = Command::new(app_binary())
+    let mut app = Command::new(desktop::app_binary())
         .env("DEPLOYWATCH_CONFIG", config)
         .env("DEPLOYWATCH_DB", dir.join("deploywatch.db"))
         .env("XDG_DATA_HOME", dir.join("data"))

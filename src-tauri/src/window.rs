@@ -8,18 +8,17 @@ use crate::state::AppState;
 
 pub const MAIN: &str = "main";
 
-/// Shows the main window, creating it (and its webview) if it was closed. Returns whether it
-/// had to be created (its page is then still loading).
-pub fn show<R: Runtime>(app: &AppHandle<R>) -> bool {
+/// Shows the main window, creating it (and its webview) if it was closed.
+pub fn show<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window(MAIN) {
         let _ = w.unminimize();
         let _ = w.show();
         let _ = w.set_focus();
-        return false;
+        return;
     }
     let Some(config) = app.config().app.windows.iter().find(|w| w.label == MAIN) else {
         tracing::error!("tauri.conf.json has no window labelled {MAIN:?}");
-        return false;
+        return;
     };
     match WebviewWindowBuilder::from_config(app, config).and_then(|b| b.build()) {
         Ok(w) => {
@@ -27,7 +26,6 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) -> bool {
         }
         Err(e) => tracing::error!("cannot open the window: {e}"),
     }
-    true
 }
 
 /// Shows the window and asks it to open one environment's report. The request waits in the

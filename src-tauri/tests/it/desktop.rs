@@ -335,6 +335,17 @@ impl Display {
     }
 }
 
+/// The release app under test: `DEPLOYWATCH_APP_BIN` (set by `scripts/app.sh`), else the
+/// release build in `$CARGO_TARGET_DIR`.
+pub fn app_binary() -> std::path::PathBuf {
+    std::env::var_os("DEPLOYWATCH_APP_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+            Path::new(&target).join("release/deploywatch-app")
+        })
+}
+
 /// A process's parent and command name, from `/proc/<pid>/stat`.
 fn stat(pid: u32) -> Option<(u32, String)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

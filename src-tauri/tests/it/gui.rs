@@ -57,15 +57,6 @@ impl Drop for Proc {
     }
 }
 
-fn app_binary() -> PathBuf {
-    std::env::var_os("DEPLOYWATCH_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-            Path::new(&target).join("release/deploywatch-app")
-        })
-}
-
 fn docs_dir() -> PathBuf {
     std::env::var_os("DEPLOYWATCH_DOCS_DIR")
         .map(PathBuf::from)
@@ -128,7 +119,7 @@ async fn session() -> Client {
     caps.insert("browserName".into(), json!("wry"));
     caps.insert(
         "tauri:options".into(),
-        json!({ "application": app_binary() }),
+        json!({ "application": desktop::app_binary() }),
     );
     // Several TLS backends are linked in; WebDriver on loopback needs one chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -476,7 +467,7 @@ async fn lifecycle(s: Scenario) {
     )
     .await;
 
-    let app = app_binary();
+    let app = desktop::app_binary();
     let pid = desktop::pid_of(&app).expect("the app process");
     let x = desktop::Display::open();
     let window = x.wait_windows(pid, 1, Duration::from_secs(10))[0];
