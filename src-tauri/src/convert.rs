@@ -260,10 +260,10 @@ fn failure(f: &deploywatch_core::TransportFailure) -> String {
 /// A warning worded for the window: the engine's advice names CLI commands, which people in
 /// the app never type; the app has a Settings page for the same thing.
 fn for_the_window(warning: &str) -> String {
-    const NO_TOKEN: &str = "GitHub is read without a token";
-    if warning.starts_with(NO_TOKEN) {
+    use deploywatch_engine::NO_TOKEN_WARNING;
+    if warning.starts_with(NO_TOKEN_WARNING) {
         return format!(
-            "{NO_TOKEN} (60 requests per hour, public repositories only): sign in to GitHub in Settings"
+            "{NO_TOKEN_WARNING} (60 requests per hour, public repositories only): sign in to GitHub in Settings"
         );
     }
     warning.to_string()

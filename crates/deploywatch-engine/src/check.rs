@@ -410,14 +410,17 @@ impl Engine {
 
     fn note_auth(&self, notes: &mut Vec<String>) {
         if !self.github.is_authenticated() {
-            notes.push(
-                "GitHub is read without a token (60 requests per hour, public repositories only): \
+            notes.push(format!(
+                "{NO_TOKEN_WARNING} (60 requests per hour, public repositories only): \
                  run `deploywatch auth login` or set GITHUB_TOKEN"
-                    .into(),
-            );
+            ));
         }
     }
 }
+
+/// How the warning about reading GitHub without a token starts. Reports keep it in the
+/// database; the desktop app recognises it by this prefix to word its advice for the window.
+pub const NO_TOKEN_WARNING: &str = "GitHub is read without a token";
 
 /// The GitHub client's ETag cache, kept in the store.
 struct StoreEtags(Arc<Mutex<Store>>);

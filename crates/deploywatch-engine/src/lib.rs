@@ -11,7 +11,7 @@ mod repo;
 mod verify;
 mod watch;
 
-pub use check::{CliExpect, Engine, EngineOptions, Selection};
+pub use check::{CliExpect, Engine, EngineOptions, NO_TOKEN_WARNING, Selection};
 pub use notify::{Notice, Notifier, OpenReportHook};
 pub use repo::{Head, RepoSnapshot};
 pub use verify::verify;
