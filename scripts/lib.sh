@@ -44,6 +44,14 @@ ensure_rust() {
   fi
 }
 
+# The real third-party software the tests start on loopback as child processes (issue 7).
+# One line per program, so each can be added or dropped on its own.
+ensure_infra_packages() {
+  ensure_packages docker-registry  # the CNCF distribution registry (probe tests: tests/it/real_registry.rs)
+  ensure_packages nginx-light  # nginx: static, proxy, proxy_cache, SPA fallback (tests/e2e/real_infra.rs)
+  ensure_packages varnish  # Varnish cache in front of an nginx origin (tests/e2e/real_infra.rs)
+}
+
 ensure_node() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ensure_packages nodejs npm
 }

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 source scripts/app.sh
 ensure_base_packages
+ensure_infra_packages
 ensure_rust
 ensure_node
 app_deps

@@ -220,6 +220,8 @@ pub fn probe_result(probe: &deploywatch_core::BuildInfoProbe) -> deploywatch_ipc
                 sha: None,
                 environment: None,
                 detail: format!("{} could not be reached: {}", probe.http.url, failure(f)),
+                guessed: false,
+                pin: None,
             };
         }
     };
@@ -229,7 +231,22 @@ pub fn probe_result(probe: &deploywatch_core::BuildInfoProbe) -> deploywatch_ipc
             source: Some(f.source.clone()),
             sha: Some(f.sha.as_str().to_ascii_lowercase()),
             environment: f.environment.clone(),
-            detail: format!("{received}: SHA {} from {}", f.sha.short(), f.source),
+            detail: format!(
+                "{received}: SHA {} from {}{}",
+                f.sha.short(),
+                f.source,
+                match f.confidence {
+                    deploywatch_core::Confidence::Guess =>
+                        " (a guess: check it is this service's commit)",
+                    _ => "",
+                }
+            ),
+            guessed: f.confidence == deploywatch_core::Confidence::Guess,
+            pin: f.pin.as_ref().map(|p| deploywatch_ipc::PinSetting {
+                key: p.key().to_string(),
+                value: p.value().to_string(),
+                text: p.to_string(),
+            }),
         },
         Err(why) => {
             let first = match &probe.http.outcome {
@@ -242,6 +259,8 @@ pub fn probe_result(probe: &deploywatch_core::BuildInfoProbe) -> deploywatch_ipc
                 sha: None,
                 environment: None,
                 detail: format!("{received}: {why}{first}"),
+                guessed: false,
+                pin: None,
             }
         }
     }

@@ -89,6 +89,8 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         idle_interval: duration("idle_interval", &form.idle_interval)?,
         timeout: duration("timeout", &form.timeout)?,
         confirm: form.confirm,
+        // Not on the form: kept as the file had it.
+        each_address: previous.is_some_and(|c| c.defaults.each_address),
     };
     let old_defaults = previous.map(|c| c.defaults).unwrap_or_default();
     let mut projects = Vec::new();
@@ -191,5 +193,6 @@ fn keep_overrides(
         idle_interval: pick(env.idle_interval, old.idle_interval, new.idle_interval),
         timeout: pick(env.timeout, old.timeout, new.timeout),
         confirm: pick(env.confirm, old.confirm, new.confirm),
+        each_address: pick(env.each_address, old.each_address, new.each_address),
     }
 }

@@ -613,6 +613,7 @@ impl AppState {
         let locator = deploywatch_probe::Locator {
             sha_pointer: e.sha_pointer.clone().filter(|s| !s.trim().is_empty()),
             sha_header: e.sha_header.clone().filter(|s| !s.trim().is_empty()),
+            ..deploywatch_probe::Locator::default()
         };
         let probe = prober.build_info(e.build_info_url.trim(), &locator).await;
         convert::probe_result(&probe)

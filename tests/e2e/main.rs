@@ -1,10 +1,12 @@
 //! End-to-end tests of the real `deploywatch` binary against real loopback servers: a fake
 //! GitHub whose bodies come from GitHub's OpenAPI examples, simulated environments and a
-//! simulated registry (crates/deploywatch-fakehub and crates/deploywatch-fleet).
+//! simulated registry (crates/deploywatch-fakehub and crates/deploywatch-fleet), and real
+//! nginx and Varnish started as child processes (`infra.rs`, cases in `real_infra.rs`).
 //!
 //! One test binary (matklad, "Delete cargo integration tests"); modules by feature.
 
 mod harness;
+mod infra;
 
 mod auth;
 mod demo;
@@ -12,6 +14,7 @@ mod github;
 mod incidents;
 mod notifications;
 mod preflight;
+mod real_infra;
 mod usage;
 mod verdicts;
 mod wait;

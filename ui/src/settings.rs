@@ -370,6 +370,27 @@ fn EnvironmentEditor(
                         {t.source.map(|s| view! { <div>"Source: "<code>{s}</code></div> })}
                         {t.sha.map(|s| view! { <div>"SHA: "<code data-testid="test-sha">{s}</code></div> })}
                         {t.environment.map(|e| view! { <div>"Environment: "{e}</div> })}
+                        {t.guessed.then(|| view! { <div data-testid="test-guessed">"Detected by a guess: check that this is the service's own commit."</div> })}
+                        {t.pin.clone().map(|pin| {
+                            let text = pin.text.clone();
+                            view! {
+                                <div>"To pin it: "<code data-testid="test-pin">{text}</code>" "
+                                    <button type="button" class="ghost" data-testid="use-pin"
+                                        on:click=move |_| form.update(|s| {
+                                            if let Some(e) = s.as_mut().and_then(|s| env_mut(s, i, j)) {
+                                                let value = Some(pin.value.clone());
+                                                if pin.key == "sha_header" {
+                                                    e.sha_header = value;
+                                                    e.sha_pointer = None;
+                                                } else {
+                                                    e.sha_pointer = value;
+                                                    e.sha_header = None;
+                                                }
+                                            }
+                                        })>"Use this"</button>
+                                </div>
+                            }
+                        })}
                         <div class="detail">{t.detail}</div>
                     </div>
                 }.into_any(),

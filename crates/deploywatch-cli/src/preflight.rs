@@ -142,24 +142,16 @@ pub async fn run(
         }
     }
 
-    // 3. The image for HEAD.
+    // 3. The image for HEAD, with the credentials Docker (or the GitHub token, for ghcr.io)
+    // has for its registry.
     if let Some(template) = &project.image {
         let prober = Prober::new(ProbeSettings::default());
+        let auth = deploywatch_engine::registry_auth(&github);
         let check = prober
-            .image(&deploywatch_probe::expand_image(template, &head))
+            .image(&deploywatch_probe::expand_image(template, &head), &auth)
             .await;
-        let (ok, detail) = match &check.outcome {
-            deploywatch_core::ImageOutcome::Present => {
-                (true, format!("{} is in the registry", check.reference))
-            }
-            deploywatch_core::ImageOutcome::Missing => {
-                (false, format!("{} is not in the registry", check.reference))
-            }
-            deploywatch_core::ImageOutcome::Error(e) => (
-                false,
-                format!("cannot ask the registry for {}: {e}", check.reference),
-            ),
-        };
+        let ok = check.outcome == deploywatch_core::ImageOutcome::Present;
+        let detail = check.summary();
         items.push(Item {
             name: "image",
             ok,

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! [github]          api_url (default "https://api.github.com"), client_id (optional)
-//! [defaults]        grace, ci_timeout, fast_interval, idle_interval, timeout, confirm
+//! [defaults]        grace, ci_timeout, fast_interval, idle_interval, timeout, confirm,
+//!                   each_address (false: probe every address behind the build-info host)
 //! [notifications]   desktop (default true), webhook (optional http/https URL)
 //! [[project]]       name*, repo* ("owner/name"), branch ("main"), workflows ([]), image
 //! [[project.environment]]

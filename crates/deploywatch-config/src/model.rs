@@ -221,6 +221,10 @@ pub struct Settings {
     pub timeout: Duration,
     /// Consecutive alert checks before an incident opens (at least 1).
     pub confirm: u32,
+    /// `each_address`: resolve the build-info host (A and AAAA) and probe every address once,
+    /// directly, with the original Host header and TLS server name (default `false`). Covers
+    /// DNS round-robin and several load balancers behind one name; `replicas` is then not used.
+    pub each_address: bool,
 }
 
 impl Default for Settings {
@@ -232,6 +236,7 @@ impl Default for Settings {
             idle_interval: Duration::from_secs(5 * 60),
             timeout: Duration::from_secs(10),
             confirm: 2,
+            each_address: false,
         }
     }
 }

@@ -31,6 +31,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "idle_interval",
     "timeout",
     "confirm",
+    "each_address",
 ];
 const NOTIFICATION_KEYS: &[&str] = &["desktop", "webhook"];
 const PROJECT_KEYS: &[&str] = &[
@@ -57,6 +58,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "idle_interval",
     "timeout",
     "confirm",
+    "each_address",
 ];
 
 /// The kinds of table a key can live in; used to say where a misplaced key belongs.
@@ -206,6 +208,9 @@ fn parse_settings(t: &Table, base: &Settings) -> Result<Settings, ConfigError> {
     }
     if let Some(f) = t.get("confirm") {
         s.confirm = f.integer_in(1, None, "confirm")?;
+    }
+    if let Some(f) = t.get("each_address") {
+        s.each_address = f.bool()?;
     }
     if s.fast_interval > s.idle_interval {
         let (fast_s, idle_s) = (show(s.fast_interval), show(s.idle_interval));

@@ -15,9 +15,10 @@ use crate::model::{Config, DEFAULT_BRANCH, Environment, Follows, Project, Settin
 use crate::parse::show;
 
 /// Renders `config` as TOML that [`crate::parse`] reads back to an equal [`Config`] (except
-/// `source`). Every `[defaults]` key is written; an environment writes only the keys whose value
-/// differs from the default (`replicas = 1`, `follows = "branch"` and settings equal to
-/// `[defaults]` are left out). Comments of the original file are not preserved.
+/// `source`). Every `[defaults]` key is written (`each_address` only when `true`); an
+/// environment writes only the keys whose value differs from the default (`replicas = 1`,
+/// `follows = "branch"` and settings equal to `[defaults]` are left out). Comments of the
+/// original file are not preserved.
 pub fn to_toml(config: &Config) -> String {
     // The documents are plain structs of strings, booleans, integers, tables and arrays of
     // tables, which the toml serializer always accepts: a failure here is a bug, not bad input.
@@ -170,6 +171,8 @@ struct SettingsDto {
     timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confirm: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    each_address: Option<bool>,
 }
 
 impl SettingsDto {
@@ -181,6 +184,8 @@ impl SettingsDto {
             idle_interval: Some(show(s.idle_interval)),
             timeout: Some(show(s.timeout)),
             confirm: Some(s.confirm),
+            // Written only when on, so files of users who never heard of it stay as they were.
+            each_address: s.each_address.then_some(true),
         }
     }
 
@@ -194,6 +199,7 @@ impl SettingsDto {
             idle_interval: differ(s.idle_interval, base.idle_interval),
             timeout: differ(s.timeout, base.timeout),
             confirm: (s.confirm != base.confirm).then_some(s.confirm),
+            each_address: (s.each_address != base.each_address).then_some(s.each_address),
         }
     }
 }

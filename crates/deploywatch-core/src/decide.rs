@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 
 use crate::Sha;
 use crate::observe::{
-    BuildInfoProbe, CiRun, Expected, ExpectedBasis, FrontendProbe, HttpEvidence, HttpOutcome,
-    ImageOutcome, Observations, Response, TransportFailure,
+    AssetKind, AssetProbe, BuildInfoProbe, CiRun, Confidence, Expected, ExpectedBasis,
+    FrontendProbe, HttpEvidence, HttpOutcome, ImageCheck, ImageOutcome, Observations, Response,
+    TransportFailure,
 };
 use crate::report::{Check, CiSummary, Report, SeenSha, Verdict};
 
@@ -71,16 +72,22 @@ fn cascade(obs: &Observations, d: &mut Draft) -> (Verdict, String) {
     // Evidence for every probe first, so the checklist is complete whatever the verdict.
     let many = obs.build_info.len() > 1;
     for (i, probe) in obs.build_info.iter().enumerate() {
-        let name = if many {
-            format!("build_info[{}]", i + 1)
-        } else {
-            "build_info".into()
+        // A probe sent to one address of the host (`each_address`) is named by it.
+        let name = match (&probe.address, many) {
+            (Some(addr), _) => format!("build_info[{addr}]"),
+            (None, true) => format!("build_info[{}]", i + 1),
+            (None, false) => "build_info".into(),
         };
         let ok = is_success(&probe.http) && probe.fingerprint.is_ok();
         let detail = match &probe.fingerprint {
             Ok(fp) if is_success(&probe.http) => {
+                let how = match fp.confidence {
+                    Confidence::Guess => ", a guess",
+                    Confidence::KnownCommit => ", a known commit of the repository",
+                    Confidence::Configured | Confidence::Convention => "",
+                };
                 format!(
-                    "{}: {} ({})",
+                    "{}: {} ({}{how})",
                     describe_http(&probe.http),
                     fp.sha.short(),
                     fp.source
@@ -94,19 +101,43 @@ fn cascade(obs: &Observations, d: &mut Draft) -> (Verdict, String) {
         d.check(&name, ok, detail);
     }
     if let Some(h) = &obs.health {
-        d.check("health", is_success(h), describe_http(h));
+        health_check(env, h, d);
     }
     if let Some(f) = &obs.frontend {
         d.check("frontend", is_success(&f.http), describe_http(&f.http));
     }
+    if let Some(bust) = &obs.cache_bust {
+        cache_bust_check(obs, bust, d);
+    }
+    if let Some(img) = &obs.image {
+        image_check(img, d);
+    }
 
     // 1. down
     let mut failing: Vec<&HttpEvidence> = obs.build_info.iter().map(|p| &p.http).collect();
-    failing.extend(obs.health.iter());
+    // A health body that says the service is down explains itself (below), whatever its HTTP
+    // status; any other health answer counts by its status.
+    failing.extend(
+        obs.health
+            .iter()
+            .filter(|h| h.status != Some(crate::observe::HealthStatus::Down))
+            .map(|h| &h.http),
+    );
     failing.extend(obs.frontend.iter().map(|f| &f.http));
     failing.retain(|h| is_down(h));
     if let Some(first) = failing.first() {
         return (Verdict::Down, down_hint(env, first, failing.len(), obs));
+    }
+    if let Some(hint) = obs.health.as_ref().and_then(|h| health_down_hint(env, h)) {
+        return (Verdict::Down, hint);
+    }
+    // The build-info answered, but a request that bypasses caches did not: what answered is a
+    // cache keeping an old copy while the origin behind it fails (nginx
+    // `proxy_cache_use_stale`, a CDN's stale-if-error).
+    if let Some(bust) = &obs.cache_bust
+        && is_down(&bust.http)
+    {
+        return (Verdict::Down, hidden_outage_hint(env, obs, bust));
     }
 
     // 2. unverifiable: no usable live fingerprint …
@@ -456,22 +487,33 @@ fn ready_since(basis: &ExpectedBasis, ci: &CiState) -> Option<DateTime<Utc>> {
 
 /// Groups the replica fingerprints by matching SHA, most-seen first.
 fn group_live_shas(obs: &Observations, d: &mut Draft) {
-    for fp in obs
+    for (fp, address) in obs
         .build_info
         .iter()
-        .filter_map(|p| p.fingerprint.as_ref().ok())
+        .filter_map(|p| Some((p.fingerprint.as_ref().ok()?, p.address.as_ref())))
     {
-        match d.seen.iter_mut().find(|s| s.sha.matches(&fp.sha)) {
-            Some(slot) => {
+        let i = match d.seen.iter().position(|s| s.sha.matches(&fp.sha)) {
+            Some(i) => {
+                let slot = &mut d.seen[i];
                 slot.probes += 1;
                 if fp.sha.as_str().len() > slot.sha.as_str().len() {
                     slot.sha = fp.sha.clone();
                 }
+                i
             }
-            None => d.seen.push(SeenSha {
-                sha: fp.sha.clone(),
-                probes: 1,
-            }),
+            None => {
+                d.seen.push(SeenSha {
+                    sha: fp.sha.clone(),
+                    probes: 1,
+                    addresses: Vec::new(),
+                });
+                d.seen.len() - 1
+            }
+        };
+        if let Some(a) = address
+            && !d.seen[i].addresses.contains(a)
+        {
+            d.seen[i].addresses.push(a.clone());
         }
     }
     d.seen.sort_by_key(|s| std::cmp::Reverse(s.probes));
@@ -576,20 +618,15 @@ fn stale_frontend(env: &str, f: &FrontendProbe, expected: &Sha, d: &mut Draft) -
         hint.get_or_insert(format!("the page at {} answered {}", f.http.url, r.status));
     }
     if !f.assets.is_empty() {
-        let broken: Vec<String> = f
-            .assets
-            .iter()
-            .filter(|a| a.status != Ok(200))
-            .map(|a| match &a.status {
-                Ok(code) => format!("{} → {code}", a.url),
-                Err(e) => format!("{} → {e}", a.url),
-            })
-            .collect();
+        let broken: Vec<String> = f.assets.iter().filter_map(asset_problem).collect();
         if broken.is_empty() {
             d.check(
                 "assets",
                 true,
-                format!("all {} referenced assets answer 200", f.assets.len()),
+                format!(
+                    "all {} referenced assets answer 200 with a fitting content type",
+                    f.assets.len()
+                ),
             );
         } else {
             d.check(
@@ -602,6 +639,11 @@ fn stale_frontend(env: &str, f: &FrontendProbe, expected: &Sha, d: &mut Draft) -
                     broken.join(", ")
                 ),
             );
+            // One entry per problem too, so a checklist shows each asset with its evidence.
+            const LISTED: usize = 10;
+            for problem in broken.iter().take(LISTED) {
+                d.check("asset", false, problem.clone());
+            }
             hint.get_or_insert(format!(
                 "the page of {env} references assets that do not load ({}): the HTML and the \
                  deployed assets come from different builds — keep the previous build's hashed \
@@ -613,11 +655,170 @@ fn stale_frontend(env: &str, f: &FrontendProbe, expected: &Sha, d: &mut Draft) -
     hint
 }
 
+/// What is wrong with an asset, if anything: not `200`, or a content type that cannot be
+/// what the page asks for — a single-page-app fallback (`try_files … /index.html`, Netlify and
+/// Vercel rewrites) answers a missing bundle `200 text/html`, which browsers refuse.
+fn asset_problem(a: &AssetProbe) -> Option<String> {
+    match (&a.status, a.content_type.as_deref()) {
+        (Err(e), _) => Some(format!("{} → {e}", a.url)),
+        (Ok(200), Some(ct)) if !fits(a.kind, ct) => Some(format!(
+            "{} → 200 {ct}, not a {}{}",
+            a.url,
+            match a.kind {
+                AssetKind::Script => "script",
+                AssetKind::Stylesheet => "stylesheet",
+            },
+            if ct.contains("html") {
+                " (an HTML page answered in its place: the file is missing)"
+            } else {
+                ""
+            }
+        )),
+        (Ok(200), _) => None,
+        (Ok(code), _) => Some(format!("{} → {code}", a.url)),
+    }
+}
+
+/// True when a response of media type `ct` can be what the page asks for. Stylesheets must be
+/// `text/css` (browsers refuse any other type in standards mode); scripts must not be a type
+/// that is certainly something else (HTML, JSON, CSS, XML, images, audio, video, CSV) — a
+/// JavaScript type, `application/octet-stream`, `text/plain` and the like may still run.
+fn fits(kind: AssetKind, ct: &str) -> bool {
+    match kind {
+        AssetKind::Stylesheet => ct == "text/css",
+        AssetKind::Script => {
+            let certainly_other = ct.contains("html")
+                || ct.contains("json")
+                || ct.contains("xml")
+                || ct == "text/css"
+                || ct == "text/csv"
+                || ["image/", "audio/", "video/", "font/"]
+                    .iter()
+                    .any(|p| ct.starts_with(p));
+            !certainly_other
+        }
+    }
+}
+
+/// The checklist entry for the cache-busting probe: `ok` when it agrees with the ordinary
+/// answer (no cache distorts what Deploywatch sees).
+fn cache_bust_check(obs: &Observations, bust: &BuildInfoProbe, d: &mut Draft) {
+    let plain = obs
+        .build_info
+        .iter()
+        .find_map(|p| p.fingerprint.as_ref().ok().map(|f| f.sha.clone()));
+    let (ok, what) = match (&bust.fingerprint, is_success(&bust.http)) {
+        (Ok(fp), true) => match &plain {
+            Some(p) if p.matches(&fp.sha) => (
+                true,
+                format!(
+                    "same {} as without bypassing caches: no cache in the way",
+                    fp.sha.short()
+                ),
+            ),
+            Some(p) => (
+                false,
+                format!(
+                    "{} while the ordinary request got {}: a cache serves an old answer",
+                    fp.sha.short(),
+                    p.short()
+                ),
+            ),
+            None => (true, fp.sha.short().to_string()),
+        },
+        (Err(why), true) => (false, why.clone()),
+        (_, false) if is_down(&bust.http) => (
+            false,
+            "the origin fails when caches are bypassed".to_string(),
+        ),
+        (Err(why), false) => (false, why.clone()),
+        (Ok(_), false) => (false, "no usable answer".to_string()),
+    };
+    d.check(
+        "cache_bust",
+        ok,
+        format!("{} ({}): {what}", describe_http(&bust.http), bust.http.url),
+    );
+}
+
+/// The checklist entry for the registry lookup (what was asked, what came back, with which
+/// credentials), and a warning when it could not decide.
+fn image_check(img: &ImageCheck, d: &mut Draft) {
+    let ok = img.outcome == ImageOutcome::Present;
+    d.check("image", ok, img.summary());
+    match &img.outcome {
+        ImageOutcome::Unauthorized { detail } => d.warn(format!(
+            "the registry check for {} could not run: {detail}",
+            img.reference
+        )),
+        ImageOutcome::Error(why) => d.warn(format!(
+            "the registry check for {} could not run: {why}",
+            img.reference
+        )),
+        ImageOutcome::Present | ImageOutcome::Missing => {}
+    }
+}
+
+/// `down` although build-info answered: the cache in front keeps serving while the origin
+/// fails.
+fn hidden_outage_hint(env: &str, obs: &Observations, bust: &BuildInfoProbe) -> String {
+    let served = obs.build_info.iter().find_map(|p| {
+        let r = answered(&p.http)?;
+        let sha = p.fingerprint.as_ref().ok()?.sha.clone();
+        Some((sha, cache_served(r), p.http.url.clone()))
+    });
+    let failure = match &bust.http.outcome {
+        HttpOutcome::Answered(r) => format!("answered {}", r.status),
+        HttpOutcome::Failed(f) => describe_failure(f),
+    };
+    let (old, signals, url) = match served {
+        Some((sha, Some(w), url)) => (sha.short().to_string(), format!(" ({w})"), url),
+        Some((sha, None, url)) => (sha.short().to_string(), String::new(), url),
+        None => (
+            "an old answer".to_string(),
+            String::new(),
+            obs.environment.clone(),
+        ),
+    };
+    format!(
+        "{url} still answers {old} from a cache{signals}, but a request that bypasses caches \
+         {failure}: the origin behind the cache is failing (the new release of {env} may have \
+         crashed on start) and the cache is hiding it. Fix the app, then purge the cache"
+    )
+}
+
 fn add_warnings(obs: &Observations, d: &mut Draft, verdict: Verdict) {
     for note in &obs.notes {
         d.warn(note.clone());
     }
     for probe in &obs.build_info {
+        if let Ok(fp) = &probe.fingerprint
+            && fp.confidence == Confidence::Guess
+        {
+            let pin = match &fp.pin {
+                Some(pin) => format!(": if that is right, pin it with `{pin}`"),
+                None => ": if that is not this service's commit, expose it as `git_sha`".into(),
+            };
+            d.warn(format!(
+                "the live SHA {} was guessed from {}, not read from a field that names the \
+                 build's commit{pin}",
+                fp.sha.short(),
+                fp.source
+            ));
+        }
+        if let Ok(fp) = &probe.fingerprint
+            && fp.source.starts_with("HTML")
+            && obs
+                .frontend
+                .as_ref()
+                .is_some_and(|f| f.http.url != probe.http.url)
+        {
+            d.warn(format!(
+                "build-info at {} answered an HTML page ({}): if a single-page app's fallback \
+                 serves that URL, the SHA is the frontend's and says nothing about the backend",
+                probe.http.url, fp.source
+            ));
+        }
         if let Some(r) = answered(&probe.http) {
             if let Some(w) = cache_served(r) {
                 d.warn(format!("build-info was served from a cache ({w})"));
@@ -710,12 +911,27 @@ fn revalidated(cache_control: &str) -> bool {
     })
 }
 
-/// The header that shows an answer came from a cache, if any.
+/// The headers that show an answer came from a cache, if any (`X-Cache-Status: STALE`,
+/// `Age: 42, X-Varnish: 32770 3; via 1.1 varnish`).
 fn cache_served(r: &Response) -> Option<String> {
-    if let Some(h) = &r.cache.hit_header {
-        return Some(h.clone());
+    let mut signals: Vec<String> = Vec::new();
+    if let Some(age) = r.cache.age.filter(|a| *a > 0) {
+        signals.push(format!("Age: {age}"));
     }
-    r.cache.age.filter(|a| *a > 0).map(|a| format!("Age: {a}"))
+    if let Some(h) = &r.cache.hit_header {
+        signals.push(h.clone());
+    }
+    if signals.is_empty() {
+        return None;
+    }
+    let mut text = signals.join(", ");
+    if r.cache.stale {
+        text.push_str("; a stale copy");
+    }
+    if let Some(via) = &r.cache.via {
+        text.push_str(&format!("; Via: {via}"));
+    }
+    Some(text)
 }
 
 fn answered(h: &HttpEvidence) -> Option<&Response> {
@@ -854,7 +1070,13 @@ fn describe_seen(seen: &[SeenSha], expected: &Sha, basis: &ExpectedBasis) -> Str
                 ""
             };
             let probes = if s.probes == 1 { "probe" } else { "probes" };
-            format!("{} ({} {probes}{label})", s.sha.short(), s.probes)
+            // With `each_address`, say where each version answers, not only how often.
+            let at = match s.addresses.as_slice() {
+                [] => String::new(),
+                [only] => format!(" at {only}"),
+                [init @ .., last] => format!(" at {} and {last}", init.join(", ")),
+            };
+            format!("{}{at} ({} {probes}{label})", s.sha.short(), s.probes)
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -880,6 +1102,127 @@ pub(crate) fn human(d: Duration) -> String {
     } else {
         format!("{} h {} min", s / 3600, (s % 3600) / 60)
     }
+}
+
+/// The `health` entry of the checklist — the answer, what the service says of itself and its
+/// failing components — plus a `disk` entry when the body reports a disk. Warnings, not
+/// verdicts: components failing while the service still says it works (or is degraded), and a
+/// disk running out.
+fn health_check(env: &str, h: &crate::observe::HealthProbe, d: &mut Draft) {
+    use crate::observe::HealthStatus;
+    let failing: Vec<&crate::observe::HealthComponent> = h
+        .components
+        .iter()
+        .filter(|c| matches!(c.status, Some(HealthStatus::Warn | HealthStatus::Down)))
+        .collect();
+    let ok =
+        is_success(&h.http) && h.status.is_none_or(|s| s == HealthStatus::Up) && failing.is_empty();
+    d.check("health", ok, describe_health(h));
+    let says_down = h.status == Some(HealthStatus::Down);
+    if !says_down && !is_down(&h.http) {
+        let word = h.reported.as_deref().unwrap_or("nothing overall");
+        if !failing.is_empty() {
+            d.warn(format!(
+                "the health of {env} says {word} but reports {}",
+                describe_components(&failing, usize::MAX)
+            ));
+        } else if h.status == Some(HealthStatus::Warn) {
+            d.warn(format!("the health of {env} says {word}"));
+        }
+    }
+    if let Some(disk) = &h.disk {
+        match disk.running_out() {
+            Some(why) => {
+                d.check(
+                    crate::observe::DISK_CHECK,
+                    false,
+                    format!("{} — {why}", disk.describe()),
+                );
+                d.warn(format!(
+                    "disk almost full on {env}: {} — {why}; deploys and writes will fail once \
+                     it is full",
+                    disk.describe()
+                ));
+            }
+            None => d.check(crate::observe::DISK_CHECK, true, disk.describe()),
+        }
+    }
+}
+
+/// `200 application/json in 12 ms: DOWN — db DOWN (Connection refused), diskSpace UP`.
+fn describe_health(h: &crate::observe::HealthProbe) -> String {
+    /// Components named in the evidence; the rest are counted.
+    const SHOWN: usize = 8;
+    let mut out = describe_http(&h.http);
+    // Failing components first: they are the evidence.
+    let mut ordered: Vec<&crate::observe::HealthComponent> = h.components.iter().collect();
+    ordered.sort_by_key(|c| match c.status {
+        Some(crate::observe::HealthStatus::Down) => 0,
+        Some(crate::observe::HealthStatus::Warn) => 1,
+        None => 2,
+        Some(crate::observe::HealthStatus::Up) => 3,
+    });
+    let listed = describe_components(&ordered, SHOWN);
+    match (&h.reported, listed.is_empty()) {
+        (Some(word), false) => out.push_str(&format!(": {word} — {listed}")),
+        (Some(word), true) => out.push_str(&format!(": {word}")),
+        (None, false) => out.push_str(&format!(": {listed}")),
+        (None, true) => {}
+    }
+    out
+}
+
+/// `db DOWN (Connection refused), diskSpace UP`, at most `max` named, then `and N more`.
+fn describe_components(components: &[&crate::observe::HealthComponent], max: usize) -> String {
+    let mut parts: Vec<String> = components
+        .iter()
+        .take(max)
+        .map(|c| {
+            let failing = matches!(
+                c.status,
+                Some(crate::observe::HealthStatus::Warn | crate::observe::HealthStatus::Down)
+            );
+            match &c.detail {
+                Some(why) if failing => format!("{} {} ({why})", c.name, c.reported),
+                _ => format!("{} {}", c.name, c.reported),
+            }
+        })
+        .collect();
+    if components.len() > max {
+        parts.push(format!("and {} more", components.len() - max));
+    }
+    parts.join(", ")
+}
+
+/// The hint when the service's own health says it is down (`DOWN`, `OUT_OF_SERVICE`, `fail`),
+/// whatever the HTTP status: it runs, but says it cannot work, and names what fails.
+fn health_down_hint(env: &str, h: &crate::observe::HealthProbe) -> Option<String> {
+    use crate::observe::HealthStatus;
+    if h.status != Some(HealthStatus::Down) {
+        return None;
+    }
+    let word = h.reported.as_deref().unwrap_or("down");
+    let answered = match answered(&h.http) {
+        Some(r) => format!("answered {}", r.status),
+        None => "answered".to_string(),
+    };
+    let failing: Vec<&crate::observe::HealthComponent> = h
+        .components
+        .iter()
+        .filter(|c| c.status == Some(HealthStatus::Down))
+        .collect();
+    let cause = if failing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ": {} — the app runs, but what it depends on does not",
+            describe_components(&failing, 4)
+        )
+    };
+    Some(format!(
+        "{} {answered}: {env} reports itself {word}{cause}",
+        h.http.url
+    ))
 }
 
 #[cfg(test)]

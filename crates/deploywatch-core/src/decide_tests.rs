@@ -55,7 +55,10 @@ fn probe(live: &str) -> BuildInfoProbe {
             build_date: None,
             image_tag: None,
             environment: Some("production".into()),
+            confidence: Confidence::Convention,
+            pin: None,
         }),
+        address: None,
     }
 }
 
@@ -127,12 +130,16 @@ fn frontend(
             build_date: None,
             image_tag: None,
             environment: None,
+            confidence: Confidence::Convention,
+            pin: None,
         }),
         assets: assets
             .iter()
             .map(|(u, s, h)| AssetProbe {
                 url: (*u).into(),
+                kind: AssetKind::Script,
                 status: s.clone(),
+                content_type: Some("text/javascript".into()),
                 hashed: *h,
             })
             .collect(),
@@ -206,7 +213,7 @@ fn down() {
     );
     check(
         "503 on health",
-        |o| o.health = Some(http(503)),
+        |o| o.health = Some(HealthProbe::unread(http(503))),
         Verdict::Down,
         "no healthy upstream",
     );
@@ -558,6 +565,9 @@ fn live_sha_differs() {
         o.build_info = vec![probe(OLD)];
         o.image = Some(ImageCheck {
             reference: format!("ghcr.io/acme/shop:{NEW}"),
+            asked: format!("HEAD https://ghcr.io/v2/acme/shop/manifests/{NEW}"),
+            answer: "HTTP 404 Not Found".into(),
+            auth: "anonymous".into(),
             outcome: ImageOutcome::Missing,
         });
     };
@@ -582,11 +592,243 @@ fn live_sha_differs() {
             o.build_info = vec![probe(OLD)];
             o.image = Some(ImageCheck {
                 reference: "r".into(),
-                outcome: ImageOutcome::Error("401".into()),
+                asked: "HEAD https://r/v2/r/manifests/latest".into(),
+                answer: "HTTP 401 Unauthorized".into(),
+                auth: "anonymous".into(),
+                outcome: ImageOutcome::Unauthorized {
+                    detail: "could not check: credentials needed for r".into(),
+                },
             });
         },
         Verdict::Phantom,
         "",
+    );
+}
+
+/// Assets answered with a type that cannot be what the page asks for are missing: the
+/// single-page-app fallback answers a deleted bundle `200 text/html`.
+#[test]
+fn assets_must_be_what_the_page_asks_for() {
+    fn with(
+        kind: AssetKind,
+        url: &str,
+        status: Result<u16, String>,
+        ct: Option<&str>,
+    ) -> impl FnOnce(&mut Observations) {
+        let asset = AssetProbe {
+            url: url.into(),
+            kind,
+            status,
+            content_type: ct.map(str::to_string),
+            hashed: true,
+        };
+        move |o: &mut Observations| {
+            let mut f = frontend(Some(NEW), &[], "no-cache");
+            f.assets = vec![asset];
+            o.frontend = Some(f);
+        }
+    }
+    let r = check(
+        "SPA fallback for a missing script",
+        with(
+            AssetKind::Script,
+            "/assets/index-BdE8x9Qa.js",
+            Ok(200),
+            Some("text/html"),
+        ),
+        Verdict::StaleFrontend,
+        "/assets/index-BdE8x9Qa.js → 200 text/html, not a script (an HTML page answered in its place",
+    );
+    let assets = r
+        .checks
+        .iter()
+        .find(|c| c.name == "assets")
+        .expect("assets check");
+    assert!(
+        !assets.ok && assets.detail.contains("1 of 1 assets fail"),
+        "{assets:?}"
+    );
+    check(
+        "SPA fallback for a missing stylesheet",
+        with(
+            AssetKind::Stylesheet,
+            "/assets/index-Cq4n6dxZ.css",
+            Ok(200),
+            Some("text/html"),
+        ),
+        Verdict::StaleFrontend,
+        "not a stylesheet",
+    );
+    check(
+        "a JSON error answered 200 for a script",
+        with(
+            AssetKind::Script,
+            "/app.3f9a1c2b.js",
+            Ok(200),
+            Some("application/json"),
+        ),
+        Verdict::StaleFrontend,
+        "200 application/json, not a script",
+    );
+    check(
+        "a stylesheet served as text/plain is refused by browsers",
+        with(
+            AssetKind::Stylesheet,
+            "/app.3f9a1c2b.css",
+            Ok(200),
+            Some("text/plain"),
+        ),
+        Verdict::StaleFrontend,
+        "200 text/plain, not a stylesheet",
+    );
+    for (kind, ct) in [
+        (AssetKind::Script, Some("text/javascript")),
+        (AssetKind::Script, Some("application/javascript")),
+        (AssetKind::Script, Some("application/octet-stream")),
+        (AssetKind::Script, None),
+        (AssetKind::Stylesheet, Some("text/css")),
+        (AssetKind::Stylesheet, None),
+    ] {
+        check(
+            &format!("{kind:?} as {ct:?} can load"),
+            with(kind, "/a.3f9a1c2b.x", Ok(200), ct),
+            Verdict::Live,
+            "",
+        );
+    }
+    check(
+        "a transport failure on an asset",
+        with(
+            AssetKind::Script,
+            "/a.3f9a1c2b.js",
+            Err("timed out after 10000 ms".into()),
+            None,
+        ),
+        Verdict::StaleFrontend,
+        "/a.3f9a1c2b.js → timed out",
+    );
+}
+
+/// The cache-busting probe is an entry of the checklist, and when the origin behind a cache
+/// fails while the cache keeps answering, the verdict is `down` with that cause.
+#[test]
+fn caches_in_front() {
+    let cached = |sha: &str, header: &str, stale: bool| {
+        let mut p = probe(sha);
+        if let HttpOutcome::Answered(r) = &mut p.http.outcome {
+            r.cache.hit_header = Some(header.into());
+            r.cache.stale = stale;
+            r.cache.age = Some(90);
+        }
+        p
+    };
+    let r = check(
+        "the origin crashed and nginx serves its stale copy",
+        |o| {
+            o.build_info = vec![cached(OLD, "X-Cache-Status: STALE", true)];
+            o.cache_bust = Some(BuildInfoProbe {
+                http: http(502),
+                fingerprint: Err("answered HTTP 502 Bad Gateway".into()),
+                address: None,
+            });
+        },
+        Verdict::Down,
+        "still answers a3f9d1c from a cache (Age: 90, X-Cache-Status: STALE; a stale copy), but a request that bypasses caches answered 502: the origin behind the cache is failing",
+    );
+    assert!(!r.hint.contains("image tag"), "{}", r.hint);
+    let bust = r
+        .checks
+        .iter()
+        .find(|c| c.name == "cache_bust")
+        .expect("cache_bust check");
+    assert!(!bust.ok && bust.detail.starts_with("502"), "{bust:?}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w
+                .contains("build-info was served from a cache (Age: 90, X-Cache-Status: STALE")),
+        "{:?}",
+        r.warnings
+    );
+    check(
+        "a stale copy of the new build hides the crash of the origin: not live",
+        |o| {
+            o.build_info = vec![cached(NEW, "X-Cache-Status: STALE", true)];
+            o.cache_bust = Some(BuildInfoProbe {
+                http: http(502),
+                fingerprint: Err("answered HTTP 502 Bad Gateway".into()),
+                address: None,
+            });
+        },
+        Verdict::Down,
+        "still answers b7c1e2f from a cache",
+    );
+    let r = check(
+        "a cached copy that agrees with the origin is live",
+        |o| {
+            o.build_info = vec![cached(NEW, "X-Cache: HIT", false)];
+            o.cache_bust = Some(probe(NEW));
+        },
+        Verdict::Live,
+        "",
+    );
+    let bust = r
+        .checks
+        .iter()
+        .find(|c| c.name == "cache_bust")
+        .expect("cache_bust check");
+    assert!(bust.ok, "{bust:?}");
+    check(
+        "the busted request cannot connect either",
+        |o| {
+            o.build_info = vec![cached(OLD, "X-Cache: HIT", false)];
+            o.cache_bust = Some(BuildInfoProbe {
+                http: failed(TransportFailure::Timeout { after_ms: 10_000 }),
+                fingerprint: Err("no answer".into()),
+                address: None,
+            });
+        },
+        Verdict::Down,
+        "bypasses caches no answer within 10 s: the origin behind the cache is failing",
+    );
+    let r = check(
+        "Varnish holds the old answer; bypassing it gives the new one",
+        |o| {
+            o.build_info = vec![cached(OLD, "X-Varnish: 32770 3", false)];
+            o.cache_bust = Some(probe(NEW));
+        },
+        Verdict::Phantom,
+        "a cache layer serves the old answer",
+    );
+    let bust = r
+        .checks
+        .iter()
+        .find(|c| c.name == "cache_bust")
+        .expect("cache_bust check");
+    assert!(
+        !bust.ok
+            && bust
+                .detail
+                .contains("b7c1e2f while the ordinary request got a3f9d1c"),
+        "{bust:?}"
+    );
+    let r = check(
+        "no cache: the busted request sees the same old SHA",
+        |o| {
+            o.build_info = vec![probe(OLD)];
+            o.cache_bust = Some(probe(OLD));
+        },
+        Verdict::Phantom,
+        "the old container is still serving",
+    );
+    let bust = r
+        .checks
+        .iter()
+        .find(|c| c.name == "cache_bust")
+        .expect("cache_bust check");
+    assert!(
+        bust.ok && bust.detail.contains("no cache in the way"),
+        "{bust:?}"
     );
 }
 
@@ -765,4 +1007,431 @@ fn human_durations() {
         assert_eq!(human(Duration::from_secs(secs)), want);
     }
     assert_eq!(human(Duration::from_millis(500)), "500 ms");
+}
+
+/// A build-info probe sent to one address of the host (`each_address`).
+fn probe_at(live: &str, address: &str) -> BuildInfoProbe {
+    BuildInfoProbe {
+        address: Some(address.into()),
+        ..probe(live)
+    }
+}
+
+#[test]
+fn every_address_behind_a_name() {
+    let r = check(
+        "the IPv6 address still serves the old build",
+        |o| o.build_info = vec![probe_at(NEW, "127.0.0.1"), probe_at(OLD, "::1")],
+        Verdict::Mixed,
+        "b7c1e2f at 127.0.0.1 (1 probe, the expected SHA), a3f9d1c at ::1 (1 probe, the \
+         previous push)",
+    );
+    let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.starts_with(&["build_info[127.0.0.1]", "build_info[::1]"]),
+        "{names:?}"
+    );
+    assert_eq!(r.seen[0].addresses, ["127.0.0.1"]);
+    assert_eq!(r.seen[1].addresses, ["::1"]);
+    let replicas = r.checks.iter().find(|c| c.name == "replicas").unwrap();
+    assert!(!replicas.ok);
+    assert!(replicas.detail.contains("a3f9d1c at ::1"), "{replicas:?}");
+
+    check(
+        "several addresses per version, most-seen first",
+        |o| {
+            o.build_info = vec![
+                probe_at(OLD, "10.0.0.1"),
+                probe_at(NEW, "10.0.0.2"),
+                probe_at(OLD, "10.0.0.3"),
+                probe_at(OLDER, "2001:db8::7"),
+                probe_at(OLD, "10.0.0.4"),
+            ]
+        },
+        Verdict::Mixed,
+        "a3f9d1c at 10.0.0.1, 10.0.0.3 and 10.0.0.4 (3 probes, the previous push), b7c1e2f at \
+         10.0.0.2 (1 probe, the expected SHA), 9e8d7c6 at 2001:db8::7 (1 probe)",
+    );
+
+    let r = check(
+        "every address serves the expected SHA",
+        |o| o.build_info = vec![probe_at(NEW, "127.0.0.1"), probe_at(NEW, "::1")],
+        Verdict::Live,
+        "serves b7c1e2f",
+    );
+    assert_eq!(r.seen.len(), 1);
+    assert_eq!(r.seen[0].addresses, ["127.0.0.1", "::1"]);
+    assert_eq!(r.seen[0].probes, 2);
+    let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.starts_with(&["build_info[127.0.0.1]", "build_info[::1]"]),
+        "{names:?}"
+    );
+
+    let r = check(
+        "one address is named even when it is the only one",
+        |o| o.build_info = vec![probe_at(NEW, "192.0.2.10")],
+        Verdict::Live,
+        "serves b7c1e2f",
+    );
+    assert_eq!(r.checks[0].name, "build_info[192.0.2.10]");
+
+    check(
+        "one address refusing connections is down, and named",
+        |o| {
+            o.build_info = vec![probe_at(NEW, "127.0.0.1"), probe_at(NEW, "::1")];
+            o.build_info[1].http = failed(TransportFailure::Connect {
+                detail: "connection refused".into(),
+            });
+        },
+        Verdict::Down,
+        "1 of 2 requests",
+    );
+
+    // Without addresses the counts-only wording is unchanged.
+    let r = check(
+        "replicas without addresses",
+        |o| o.build_info = vec![probe(NEW), probe(OLD)],
+        Verdict::Mixed,
+        "b7c1e2f (1 probe, the expected SHA), a3f9d1c (1 probe, the previous push)",
+    );
+    assert!(r.seen.iter().all(|s| s.addresses.is_empty()));
+    assert_eq!(r.checks[0].name, "build_info[1]");
+}
+
+// ----- Detailed health and the disk ---------------------------------------------------------
+
+fn health_probe(
+    status: u16,
+    overall: Option<(&str, HealthStatus)>,
+    components: &[(&str, &str, Option<HealthStatus>, Option<&str>)],
+    disk: Option<DiskUsage>,
+) -> HealthProbe {
+    HealthProbe {
+        http: HttpEvidence {
+            url: "http://shop.test/actuator/health".into(),
+            outcome: HttpOutcome::Answered(ok_response(status, "application/json")),
+        },
+        status: overall.map(|(_, s)| s),
+        reported: overall.map(|(w, _)| w.to_string()),
+        components: components
+            .iter()
+            .map(|(name, word, status, detail)| HealthComponent {
+                name: (*name).into(),
+                status: *status,
+                reported: (*word).into(),
+                detail: detail.map(Into::into),
+            })
+            .collect(),
+        disk,
+    }
+}
+
+fn data_disk(free_gb: f64, threshold: u64) -> DiskUsage {
+    let total = 100_000_000_000u64;
+    let free = (free_gb * 1e9) as u64;
+    DiskUsage {
+        name: "/data".into(),
+        free_bytes: Some(free),
+        total_bytes: Some(total),
+        threshold_bytes: Some(threshold),
+        used_percent: Some((total - free) as f64 * 100.0 / total as f64),
+        status: Some(HealthStatus::Up),
+    }
+}
+
+fn check_named<'a>(r: &'a Report, name: &str) -> &'a Check {
+    r.checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} check: {:?}", r.checks))
+}
+
+const UP: Option<HealthStatus> = Some(HealthStatus::Up);
+const WARN: Option<HealthStatus> = Some(HealthStatus::Warn);
+const DOWN: Option<HealthStatus> = Some(HealthStatus::Down);
+
+#[test]
+fn a_service_that_says_it_is_down_is_down_whatever_its_http_status() {
+    // Spring Boot answers 503 for DOWN: the hint is the service's own words, not "no healthy
+    // upstream" (the proxy is fine; the app answered).
+    let spring = health_probe(
+        503,
+        Some(("DOWN", HealthStatus::Down)),
+        &[
+            ("db", "DOWN", DOWN, Some("Connection refused")),
+            ("diskSpace", "UP", UP, None),
+        ],
+        None,
+    );
+    let r = check(
+        "Spring DOWN with 503",
+        |o| o.health = Some(spring),
+        Verdict::Down,
+        "production reports itself DOWN: db DOWN (Connection refused)",
+    );
+    assert!(!r.hint.contains("no healthy upstream"), "{}", r.hint);
+    let h = check_named(&r, "health");
+    assert!(!h.ok);
+    assert_eq!(
+        h.detail,
+        "503 application/json in 41 ms: DOWN — db DOWN (Connection refused), diskSpace UP"
+    );
+
+    // The IETF format may say `fail` with 200.
+    let ietf = health_probe(
+        200,
+        Some(("fail", HealthStatus::Down)),
+        &[("cassandra:connections", "fail", DOWN, Some("timeout"))],
+        None,
+    );
+    check(
+        "IETF fail with 200",
+        |o| o.health = Some(ietf),
+        Verdict::Down,
+        "answered 200: production reports itself fail: cassandra:connections fail (timeout)",
+    );
+
+    let oos = health_probe(503, Some(("OUT_OF_SERVICE", HealthStatus::Down)), &[], None);
+    let r = check(
+        "OUT_OF_SERVICE",
+        |o| o.health = Some(oos),
+        Verdict::Down,
+        "reports itself OUT_OF_SERVICE",
+    );
+    assert!(!r.hint.contains("no healthy upstream"), "{}", r.hint);
+
+    // A build-info that cannot be reached still comes first.
+    let r = check(
+        "build-info down and health DOWN",
+        |o| {
+            o.build_info[0].http = http(502);
+            o.health = Some(health_probe(
+                503,
+                Some(("DOWN", HealthStatus::Down)),
+                &[],
+                None,
+            ));
+        },
+        Verdict::Down,
+        "no healthy upstream",
+    );
+    assert!(
+        r.hint.starts_with("http://shop.test/api/build-info"),
+        "{}",
+        r.hint
+    );
+}
+
+#[test]
+fn a_failing_component_of_a_degraded_service_is_a_warning() {
+    let degraded = health_probe(
+        200,
+        Some(("degraded", HealthStatus::Warn)),
+        &[
+            ("cache", "ok", UP, None),
+            ("database", "down", DOWN, Some("connection refused")),
+        ],
+        None,
+    );
+    let r = check("degraded", |o| o.health = Some(degraded), Verdict::Live, "");
+    assert_eq!(
+        r.warnings,
+        ["the health of production says degraded but reports database down (connection refused)"]
+    );
+    let h = check_named(&r, "health");
+    assert!(!h.ok, "{h:?}");
+    assert_eq!(
+        h.detail,
+        "200 application/json in 41 ms: degraded — database down (connection refused), cache ok"
+    );
+
+    // Degraded with nothing named: still said.
+    let r = check(
+        "degraded alone",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("Degraded", HealthStatus::Warn)),
+                &[],
+                None,
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    assert_eq!(r.warnings, ["the health of production says Degraded"]);
+
+    // UP overall with a warning component (the IETF draft's own example).
+    let r = check(
+        "pass with warn",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("pass", HealthStatus::Up)),
+                &[
+                    ("cpu:utilization", "warn", WARN, None),
+                    ("uptime", "pass", UP, None),
+                ],
+                None,
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    assert_eq!(
+        r.warnings,
+        ["the health of production says pass but reports cpu:utilization warn"]
+    );
+}
+
+#[test]
+fn a_healthy_health_body_is_an_ok_check_without_warnings() {
+    let up = health_probe(
+        200,
+        Some(("UP", HealthStatus::Up)),
+        &[
+            ("db", "UP", UP, None),
+            ("ping", "UP", UP, None),
+            ("x", "UNKNOWN", None, None),
+        ],
+        None,
+    );
+    let r = check("all up", |o| o.health = Some(up), Verdict::Live, "");
+    let h = check_named(&r, "health");
+    assert!(h.ok, "{h:?}");
+    assert_eq!(
+        h.detail,
+        "200 application/json in 41 ms: UP — x UNKNOWN, db UP, ping UP"
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(r.checks.iter().all(|c| c.name != "disk"));
+
+    // A body that says nothing readable: the HTTP answer is the evidence, as before.
+    let r = check(
+        "unread",
+        |o| o.health = Some(HealthProbe::unread(http(200))),
+        Verdict::Live,
+        "",
+    );
+    let h = check_named(&r, "health");
+    assert!(h.ok);
+    assert_eq!(h.detail, "200 application/json in 41 ms");
+
+    // Many components: the failing ones are named first, the rest counted.
+    let many: Vec<(String, Option<HealthStatus>)> = (0..12)
+        .map(|i| (format!("c{i}"), if i == 11 { DOWN } else { UP }))
+        .collect();
+    let comps: Vec<(&str, &str, Option<HealthStatus>, Option<&str>)> = many
+        .iter()
+        .map(|(n, s)| (n.as_str(), if s == &DOWN { "DOWN" } else { "UP" }, *s, None))
+        .collect();
+    let r = check(
+        "many",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("UP", HealthStatus::Up)),
+                &comps,
+                None,
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    let h = check_named(&r, "health");
+    assert!(h.detail.contains(": UP — c11 DOWN, c0 UP"), "{}", h.detail);
+    assert!(h.detail.ends_with("c6 UP, and 4 more"), "{}", h.detail);
+}
+
+#[test]
+fn a_disk_running_out_is_a_warning_naming_it_and_its_figures() {
+    let r = check(
+        "disk above 90 %",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("UP", HealthStatus::Up)),
+                &[("diskSpace", "UP", UP, None)],
+                Some(data_disk(6.1, 10_485_760)),
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    assert_eq!(
+        r.warnings,
+        [
+            "disk almost full on production: /data 94 % used (6.1 GB free of 100 GB) — more than \
+          90 % used; deploys and writes will fail once it is full"
+        ]
+    );
+    let disk = check_named(&r, "disk");
+    assert!(!disk.ok);
+    assert_eq!(
+        disk.detail,
+        "/data 94 % used (6.1 GB free of 100 GB) — more than 90 % used"
+    );
+    // The health check itself passed: the service says UP.
+    assert!(check_named(&r, "health").ok);
+
+    // Below the service's own threshold, whatever the percentage.
+    let r = check(
+        "below threshold",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("UP", HealthStatus::Up)),
+                &[],
+                Some(data_disk(40.0, 50_000_000_000)),
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains(
+            "/data 60 % used (40 GB free of 100 GB) — below the service's own threshold of 50 GB"
+        )),
+        "{:?}",
+        r.warnings
+    );
+
+    // Plenty of room: an ok disk entry with the figures, no warning.
+    let r = check(
+        "disk fine",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                Some(("UP", HealthStatus::Up)),
+                &[],
+                Some(data_disk(60.0, 10_485_760)),
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    let disk = check_named(&r, "disk");
+    assert!(disk.ok);
+    assert_eq!(disk.detail, "/data 40 % used (60 GB free of 100 GB)");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+
+    // Just above the limit is shown with a decimal, so it does not read "90 %".
+    let r = check(
+        "90.4 %",
+        |o| {
+            o.health = Some(health_probe(
+                200,
+                None,
+                &[],
+                Some(data_disk(9.6, 10_485_760)),
+            ))
+        },
+        Verdict::Live,
+        "",
+    );
+    assert_eq!(
+        check_named(&r, "disk").detail,
+        "/data 90.4 % used (9.6 GB free of 100 GB) — more than 90 % used"
+    );
 }

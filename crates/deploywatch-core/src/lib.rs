@@ -16,9 +16,13 @@ pub use backoff::Backoff;
 pub use decide::{CiState, decide};
 pub use incident::{IncidentEvent, IncidentState};
 pub use observe::{
-    AssetProbe, BuildInfoProbe, CacheSignals, CiRun, Expected, ExpectedBasis, Fingerprint,
-    FrontendProbe, HttpEvidence, HttpOutcome, ImageCheck, ImageOutcome, Observations, Policy,
-    Response, TransportFailure,
+    AssetKind, AssetProbe, BuildInfoProbe, CacheSignals, CiRun, Confidence, Expected,
+    ExpectedBasis, Fingerprint, FrontendProbe, HttpEvidence, HttpOutcome, ImageCheck, ImageOutcome,
+    Observations, Pin, Policy, Response, TransportFailure,
+};
+pub use observe::{
+    DISK_CHECK, DISK_FULL_PERCENT, DiskUsage, HealthComponent, HealthProbe, HealthStatus,
+    human_bytes,
 };
 pub use report::{Check, CiSummary, Report, SeenSha, Verdict};
 pub use sha::Sha;

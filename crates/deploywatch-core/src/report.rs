@@ -111,6 +111,10 @@ pub struct CiSummary {
 pub struct SeenSha {
     pub sha: Sha,
     pub probes: u32,
+    /// The addresses whose probes saw it, in probe order, when the environment probes every
+    /// address behind its host (`each_address`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 /// The outcome of one check of one environment.

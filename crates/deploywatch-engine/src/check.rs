@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use deploywatch_config::{Config, Environment, Follows, Project};
 use deploywatch_core::{
-    BuildInfoProbe, Expected, ExpectedBasis, IncidentState, Observations, Policy, Report, Sha,
-    Verdict, decide,
+    BuildInfoProbe, Expected, ExpectedBasis, HttpOutcome, IncidentState, Observations, Policy,
+    Report, Sha, Verdict, decide,
 };
 use deploywatch_github::GitHub;
-use deploywatch_probe::{Locator, ProbeSettings, Prober, expand_image};
+use deploywatch_probe::{Locator, ProbeSettings, Prober, RegistryAuth, expand_image};
 use deploywatch_store::{EnvState, LagStage, PushRecord, Store};
 
 use crate::repo::{Head, RepoSnapshot};
@@ -53,6 +53,8 @@ pub struct Engine {
     pub github: GitHub,
     store: Option<Arc<Mutex<Store>>>,
     probers: HashMap<(String, String), Prober>,
+    /// Where the image check finds registry credentials (never printed: secrets are masked).
+    registry: RegistryAuth,
 }
 
 impl Engine {
@@ -68,6 +70,7 @@ impl Engine {
             }
         }
         let store = opts.store.map(|s| Arc::new(Mutex::new(s)));
+        let registry = crate::registry::registry_auth(&opts.github);
         // ETags live in the database too, so a restarted watcher's first polls are 304s.
         let github = match &store {
             Some(s) => opts.github.with_etag_cache(Arc::new(StoreEtags(s.clone()))),
@@ -78,6 +81,7 @@ impl Engine {
             github,
             store,
             probers,
+            registry,
         })
     }
 
@@ -247,10 +251,15 @@ impl Engine {
         let locator = Locator {
             sha_pointer: env.sha_pointer.clone(),
             sha_header: env.sha_header.clone(),
+            known_commits: self.known_commits(project, &expected, snapshot),
         };
         let (build_info, health, frontend) = tokio::join!(
             async {
-                if env.replicas > 1 {
+                // `each_address` probes every address of the host once; `replicas` then
+                // does not apply (see the README's configuration section).
+                if env.settings.each_address {
+                    prober.each_address(&env.build_info_url, &locator).await
+                } else if env.replicas > 1 {
                     prober
                         .replicas(&env.build_info_url, &locator, env.replicas)
                         .await
@@ -294,13 +303,27 @@ impl Engine {
             notes,
         };
 
+        // An answer out of a cache may hide an origin that fails now (a stale copy served on
+        // error): whatever SHA it shows, ask once more past the caches.
+        let from_cache = obs.build_info.iter().any(|p| match &p.http.outcome {
+            HttpOutcome::Answered(r) => {
+                r.cache.hit_header.is_some() || r.cache.age.is_some_and(|a| a > 0)
+            }
+            HttpOutcome::Failed(_) => false,
+        });
         // Evidence that only matters when the live SHA is not the expected one: is a cache
         // serving the old answer, and is the new image in the registry at all?
+        let stale_sha = match (single_live(&obs.build_info), &obs.expected) {
+            (Some(live), Expected::Known { sha: expected, .. }) => !live.matches(expected),
+            _ => false,
+        };
+        if from_cache || stale_sha {
+            obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
+        }
         if let (Some(live), Expected::Known { sha: expected, .. }) =
             (single_live(&obs.build_info), &obs.expected)
             && !live.matches(expected)
         {
-            obs.cache_bust = Some(prober.cache_bust(&env.build_info_url, &locator).await);
             // The registry is asked only when a missing image could be the verdict: CI passed
             // for the pushed SHA, or CI does not decide (deployments, --expect).
             let ci_decides = matches!(
@@ -314,7 +337,11 @@ impl Engine {
             if let Some(template) = &project.image
                 && (ci_passed || !ci_decides)
             {
-                obs.image = Some(prober.image(&expand_image(template, expected)).await);
+                obs.image = Some(
+                    prober
+                        .image(&expand_image(template, expected), &self.registry)
+                        .await,
+                );
             }
         }
         decide(&obs)
@@ -406,6 +433,43 @@ impl Engine {
                     ..ProbeSettings::default()
                 })
             })
+    }
+
+    /// Commits of the project's repository this engine knows: the expected SHA, the previous
+    /// head, the heads of the CI runs read and the recent pushes in the store. Fingerprint
+    /// detection prefers a hex token that is one of these over a lookalike.
+    fn known_commits(
+        &self,
+        project: &Project,
+        expected: &Expected,
+        snapshot: Option<&RepoSnapshot>,
+    ) -> Vec<Sha> {
+        const RECENT_PUSHES: usize = 50;
+        let mut known: Vec<Sha> = Vec::new();
+        let mut add = |sha: &Sha| {
+            if !known.iter().any(|k| k.matches(sha)) {
+                known.push(sha.clone());
+            }
+        };
+        if let Expected::Known { sha, basis } = expected {
+            add(sha);
+            if let ExpectedBasis::Branch {
+                previous: Some(prev),
+                ..
+            } = basis
+            {
+                add(prev);
+            }
+        }
+        if let Some(snap) = snapshot {
+            snap.runs.iter().for_each(|r| add(&r.head_sha));
+        }
+        let recent = self
+            .with_store(|s| s.recent_push_shas(&project.name, &project.branch, RECENT_PUSHES))
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        recent.iter().for_each(&mut add);
+        known
     }
 
     fn note_auth(&self, notes: &mut Vec<String>) {

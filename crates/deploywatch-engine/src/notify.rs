@@ -19,7 +19,8 @@ pub struct Notice {
     pub project: String,
     pub environment: String,
     pub verdict: Verdict,
-    /// `open`, `cause` or `resolve`.
+    /// `open`, `cause` or `resolve` for incidents; `disk_low` or `disk_recovered` for a disk
+    /// (see [`crate::DISK_LOW_KIND`]).
     pub kind: &'static str,
 }
 

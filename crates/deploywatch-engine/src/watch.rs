@@ -62,6 +62,8 @@ struct EnvSlot {
     /// (environment, expected SHA, verdict) is not, and then neither is its resolve).
     announced: bool,
     last: Option<Report>,
+    /// Whether its disk is running out, and whether that was announced (see `crate::disk`).
+    disk: crate::disk::DiskWatch,
 }
 
 struct RepoSlot {
@@ -156,6 +158,7 @@ impl Watcher {
                     incident_id: open.map(|i| i.id),
                     incident,
                     last: stored.map(|s| s.report),
+                    disk: crate::disk::DiskWatch::restore(&engine, &p.name, &e.name),
                 });
             }
         }
@@ -275,6 +278,15 @@ impl Watcher {
                 if let Some(event) = event {
                     self.announce(slot, &event, &report, incident_sha).await;
                 }
+                slot.disk
+                    .follow(
+                        &engine,
+                        &self.notifier,
+                        &self.events,
+                        &report,
+                        settings.confirm,
+                    )
+                    .await;
                 if changed || report.verdict == deploywatch_core::Verdict::Deploying {
                     busy_projects.push(slot.project);
                 }

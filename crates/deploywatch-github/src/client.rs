@@ -84,6 +84,8 @@ pub struct GitHub {
     crab: Octocrab,
     base: ApiBase,
     authenticated: bool,
+    /// Kept for the one other service that takes it: ghcr.io ([`GitHub::token`]).
+    token: Option<Token>,
     cache: Arc<dyn EtagCache>,
     shared: Arc<Shared>,
     timeout: Duration,
@@ -133,6 +135,7 @@ impl GitHub {
             crab,
             base,
             authenticated,
+            token,
             cache: Arc::new(MemoryEtagCache::default()),
             shared: Arc::default(),
             timeout: DEFAULT_TIMEOUT,
@@ -155,6 +158,13 @@ impl GitHub {
     /// 60 requests/hour limit.
     pub fn is_authenticated(&self) -> bool {
         self.authenticated
+    }
+
+    /// The token this client sends, for the one other service that accepts a GitHub token:
+    /// GitHub's container registry (ghcr.io), asked by the engine's image check. `None`
+    /// without a token.
+    pub fn token(&self) -> Option<&Token> {
+        self.token.as_ref()
     }
 
     /// The API base URL, without a trailing slash.

@@ -243,6 +243,22 @@ pub struct TestResult {
     pub environment: Option<String>,
     /// What was received or why it failed, for people.
     pub detail: String,
+    /// Auto-detection had to guess where the SHA is: the form should offer `pin`.
+    #[serde(default)]
+    pub guessed: bool,
+    /// The exact setting that pins where the SHA was found.
+    #[serde(default)]
+    pub pin: Option<PinSetting>,
+}
+
+/// `sha_pointer = "/data/revision"` or `sha_header = "X-Revision"`, for the form to apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PinSetting {
+    /// `sha_pointer` or `sha_header`.
+    pub key: String,
+    pub value: String,
+    /// As written in the config file.
+    pub text: String,
 }
 
 /// The device-flow code to show while signing in.

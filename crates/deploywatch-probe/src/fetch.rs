@@ -215,29 +215,132 @@ pub(crate) fn header_text(
         .map(|s| s.trim().to_string())
 }
 
-/// Caching evidence: `Cache-Control`, `Age`, and the first header saying the answer came out
-/// of a cache (`X-Cache: HIT…`, `CF-Cache-Status: HIT`, nginx's `X-Cache-Status: HIT`).
+/// Caching evidence: `Cache-Control`, `Age`, `Via`, and every header saying the answer came
+/// out of a cache. Caches name their status header differently (`X-Cache`, nginx's
+/// `X-Cache-Status`, `CF-Cache-Status`, `X-Vercel-Cache`, `X-Proxy-Cache`, LiteSpeed's
+/// `X-LiteSpeed-Cache`, …), so any header whose name contains `cache` is read for a hit or stale
+/// word (`HIT`, `TCP_MEM_HIT`, `STALE`, `UPDATING`); Varnish's `X-Varnish` carries two request
+/// ids on a hit; RFC 9211 `Cache-Status` carries a `hit` parameter.
 pub(crate) fn cache_signals(headers: &HeaderMap) -> CacheSignals {
-    let hit_header = [
-        ("X-Cache", &["HIT"][..]),
-        ("X-Cache-Status", &["HIT", "STALE", "UPDATING"][..]),
-        // Cloudflare's STALE and UPDATING answers are also old copies out of its cache.
-        ("CF-Cache-Status", &["HIT", "STALE", "UPDATING"][..]),
-    ]
-    .iter()
-    .find_map(|(name, markers)| {
-        let value = header_text(headers, *name)?;
-        let upper = value.to_ascii_uppercase();
-        markers
-            .iter()
-            .any(|m| upper.contains(m))
-            .then(|| format!("{name}: {value}"))
-    });
+    let mut hits: Vec<String> = Vec::new();
+    let mut stale = false;
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else { continue };
+        let value = value.trim();
+        let lower = name.as_str();
+        let shown = || format!("{}: {value}", display_name(lower));
+        match lower {
+            "cache-control" | "age" | "via" => {}
+            // `X-Varnish: 32770` on a miss, `X-Varnish: 32770 3` (this request, the one that
+            // stored the object) on a hit.
+            "x-varnish" if varnish_hit(value) => hits.push(shown()),
+            "cache-status" => {
+                let (hit, old) = rfc9211(value);
+                if hit {
+                    hits.push(shown());
+                    stale |= old;
+                }
+            }
+            _ if lower.contains("cache") && !NOT_STATUS.contains(&lower) => {
+                let (hit, old) = cache_words(value);
+                if hit {
+                    hits.push(shown());
+                    stale |= old;
+                }
+            }
+            _ => {}
+        }
+        if hits.len() == 4 {
+            break;
+        }
+    }
     CacheSignals {
         cache_control: header_text(headers, http::header::CACHE_CONTROL),
         age: header_text(headers, http::header::AGE).and_then(|a| a.parse().ok()),
-        hit_header,
+        hit_header: (!hits.is_empty()).then(|| hits.join(", ")),
+        stale,
+        via: header_text(headers, http::header::VIA).map(|v| v.chars().take(120).collect()),
     }
+}
+
+/// Varnish's `X-Varnish` names this request's id, and on a hit also the id of the request that
+/// stored the object.
+fn varnish_hit(value: &str) -> bool {
+    value
+        .split_ascii_whitespace()
+        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        .count()
+        >= 2
+}
+
+/// Headers with `cache` in their name that are not a cache's verdict on this answer.
+const NOT_STATUS: &[&str] = &[
+    "x-cache-lookup",
+    "x-cache-key",
+    "x-cache-tags",
+    "cache-tag",
+    "x-cache-hits",
+    "x-cache-age",
+    "surrogate-control",
+    "x-cacheable",
+];
+
+/// `(hit, stale)` from a cache status value such as `HIT`, `Hit from cloudfront`,
+/// `TCP_MEM_HIT from a23-1.deploy.akamaitechnologies.com`, `MISS, HIT`, `STALE`. A
+/// `RefreshHit` was revalidated with the origin, so it is current, not a cached copy.
+fn cache_words(value: &str) -> (bool, bool) {
+    let mut hit = false;
+    let mut stale = false;
+    for word in value.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let w = word.to_ascii_uppercase();
+        if w.contains("REFRESH") || w.contains("REVALIDATED") {
+            continue;
+        }
+        if w == "STALE" || w == "UPDATING" || (w.ends_with("_HIT") && w.contains("STALE")) {
+            hit = true;
+            stale = true;
+        } else if w == "HIT" || w.ends_with("_HIT") {
+            hit = true;
+        }
+    }
+    (hit, stale)
+}
+
+/// `(hit, stale)` from RFC 9211 `Cache-Status: name; hit; ttl=-12, other; fwd=miss`: a hit
+/// with a negative `ttl` was served stale.
+fn rfc9211(value: &str) -> (bool, bool) {
+    let mut hit = false;
+    let mut stale = false;
+    for entry in value.split(',') {
+        let params: Vec<&str> = entry.split(';').skip(1).map(str::trim).collect();
+        if params.iter().any(|p| p.eq_ignore_ascii_case("hit")) {
+            hit = true;
+            stale |= params.iter().any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("ttl") && v.trim().starts_with('-')
+                })
+            });
+        }
+    }
+    (hit, stale)
+}
+
+/// `x-cache-status` → `X-Cache-Status`, `cf-cache-status` → `CF-Cache-Status`, as people write
+/// header names.
+fn display_name(lower: &str) -> String {
+    lower
+        .split('-')
+        .map(|part| match part {
+            "cf" => "CF".to_string(),
+            _ => {
+                let mut c = part.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[cfg(test)]
@@ -274,7 +377,7 @@ mod tests {
             CacheSignals {
                 cache_control: hit("public, max-age=3600"),
                 age: Some(42),
-                hit_header: None,
+                ..Default::default()
             },
         );
         check(
@@ -294,5 +397,82 @@ mod tests {
         );
         check(&[("cf-cache-status", "DYNAMIC")], CacheSignals::default());
         check(&[("age", "not a number")], CacheSignals::default());
+        let stale = |h: &str| CacheSignals {
+            hit_header: hit(h),
+            stale: true,
+            ..Default::default()
+        };
+        let served = |h: &str| CacheSignals {
+            hit_header: hit(h),
+            ..Default::default()
+        };
+        // nginx `add_header X-Cache-Status $upstream_cache_status` with proxy_cache_use_stale.
+        check(
+            &[("x-cache-status", "STALE")],
+            stale("X-Cache-Status: STALE"),
+        );
+        check(
+            &[("x-cache-status", "UPDATING")],
+            stale("X-Cache-Status: UPDATING"),
+        );
+        check(
+            &[("x-cache-status", "REVALIDATED")],
+            CacheSignals::default(),
+        );
+        check(&[("x-cache-status", "EXPIRED")], CacheSignals::default());
+        check(&[("x-cache-status", "BYPASS")], CacheSignals::default());
+        // Varnish: two ids on a hit, one on a miss; Via says only that it is in the path.
+        check(
+            &[
+                ("x-varnish", "32770 3"),
+                ("via", "1.1 varnish (Varnish/7.1)"),
+            ],
+            CacheSignals {
+                hit_header: hit("X-Varnish: 32770 3"),
+                via: hit("1.1 varnish (Varnish/7.1)"),
+                ..Default::default()
+            },
+        );
+        check(&[("x-varnish", "32770")], CacheSignals::default());
+        // CloudFront, Akamai, Fastly (shield, edge), Vercel, LiteSpeed.
+        check(
+            &[("x-cache", "RefreshHit from cloudfront")],
+            CacheSignals::default(),
+        );
+        check(
+            &[(
+                "x-cache",
+                "TCP_MEM_HIT from a23-1-2-3.deploy.akamaitechnologies.com",
+            )],
+            served("X-Cache: TCP_MEM_HIT from a23-1-2-3.deploy.akamaitechnologies.com"),
+        );
+        check(&[("x-cache", "MISS, HIT")], served("X-Cache: MISS, HIT"));
+        check(&[("x-cache", "MISS, MISS")], CacheSignals::default());
+        check(
+            &[("x-vercel-cache", "STALE")],
+            stale("X-Vercel-Cache: STALE"),
+        );
+        check(
+            &[("x-litespeed-cache", "hit")],
+            served("X-Litespeed-Cache: hit"),
+        );
+        check(&[("x-cache-hits", "0, 3")], CacheSignals::default());
+        check(
+            &[("x-cache-lookup", "HIT from squid:3128")],
+            CacheSignals::default(),
+        );
+        // RFC 9211.
+        check(
+            &[("cache-status", "ExampleCache; hit; ttl=376")],
+            served("Cache-Status: ExampleCache; hit; ttl=376"),
+        );
+        check(
+            &[("cache-status", "Nginx; hit; ttl=-30")],
+            stale("Cache-Status: Nginx; hit; ttl=-30"),
+        );
+        check(
+            &[("cache-status", "\"Netlify Edge\"; fwd=miss")],
+            CacheSignals::default(),
+        );
     }
 }

@@ -1,45 +1,36 @@
 //! Finding a build's fingerprint (its git SHA, build date, image tag, environment) in one
 //! HTTP answer, following SPEC §2. Pure: no I/O, so every format and every hostile body is
 //! tested here directly.
+//!
+//! Detection reads every part of the answer — JSON keys at any depth, response headers, the
+//! Prometheus text format, HTML meta tags and Next.js page data, a bare SHA — and collects
+//! *candidates*: a SHA with what its name says (`keys`), where it was (`rank::Origin`), how
+//! deep, and the configuration that would pin it. Names are read as words, so relatives of
+//! SPEC §2's conventions are understood without a list (`keys`); SHAs are found inside
+//! versions wherever they sit, and lookalikes are refused by shape (`tokens`). Then one
+//! candidate is chosen (`rank`): a commit Deploywatch already knows first, then a name that
+//! says commit, then a version, then a guess — and a tie of two different SHAs is a guess.
+
+mod json;
+mod keys;
+mod prom;
+mod rank;
+mod tokens;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use deploywatch_core::{Fingerprint, Sha};
+use deploywatch_core::{Confidence, Fingerprint, Pin, Sha};
 use http::HeaderMap;
 use serde_json::Value;
 
 use crate::Locator;
 use crate::html::{self, Page};
+use keys::KeyClass;
+use rank::{Candidate, Origin};
+use tokens::{Known, Rule};
 
-/// JSON fields that may hold the SHA, in the order SPEC §2 tries them.
-const JSON_FIELDS: &[(&str, Rule)] = &[
-    ("/git_sha", Rule::Exact),
-    ("/sha", Rule::Exact),
-    ("/commit", Rule::Exact),
-    ("/commit_sha", Rule::Exact),
-    ("/git_commit", Rule::Exact),
-    ("/revision", Rule::Exact),
-    ("/gitCommit", Rule::Exact),
-    ("/commitSha", Rule::Exact),
-    ("/git/commit/id", Rule::SpringId),
-    ("/build/git_sha", Rule::Exact),
-    ("/version", Rule::VersionSuffix),
-];
-
-/// Response headers that may hold the SHA, in order.
-const HEADERS: &[(&str, Rule)] = &[
-    ("X-Git-Sha", Rule::Exact),
-    ("X-Commit-Sha", Rule::Exact),
-    ("X-Release", Rule::VersionSuffix),
-    ("X-Version", Rule::VersionSuffix),
-];
-
-/// `<meta name=...>` tags that may hold the SHA, in order.
-const META_NAMES: &[(&str, Rule)] = &[
-    ("build-sha", Rule::Exact),
-    ("git-sha", Rule::Exact),
-    ("release", Rule::VersionSuffix),
-    ("version", Rule::VersionSuffix),
-];
+/// SPEC §2's JSON fields, named in an error when none of them (nor any relative) is there.
+const SPEC_FIELDS: &str = "git_sha, sha, commit, commit_sha, git_commit, revision, gitCommit, \
+                           commitSha, git.commit.id, build.git_sha, version";
 
 const BUILD_DATE_FIELDS: &[&str] = &[
     "/build_date",
@@ -54,23 +45,8 @@ const ENVIRONMENT_FIELDS: &[&str] = &["/environment", "/env"];
 /// Untrusted strings kept in a fingerprint are cut to this many characters.
 const MAX_EXTRA_CHARS: usize = 200;
 
-/// How a value must look to count as a SHA.
-#[derive(Clone, Copy, Debug)]
-enum Rule {
-    /// 7–64 hex characters.
-    Exact,
-    /// A version that ends in a SHA (`1.4.2-abc1234`); a version without one is no SHA, and not
-    /// a fault either.
-    VersionSuffix,
-    /// Spring Boot's `git.commit.id`: a SHA (simple form) or `{"full": .., "abbrev": ..}`.
-    SpringId,
-    /// Where the configuration points explicitly: a SHA or a version ending in one.
-    Configured,
-}
-
 /// Finds the fingerprint in an answer (SPEC §2): the locator's override when set (and then
-/// nothing else); otherwise JSON fields, then headers, then HTML meta tags, then a body that is
-/// nothing but a SHA. The first usable SHA wins, even when an earlier source held garbage.
+/// nothing else); otherwise the best candidate of the whole answer (see the module docs).
 ///
 /// # Errors
 /// When no usable SHA is found: a sentence saying exactly what was there instead, e.g.
@@ -84,13 +60,14 @@ pub fn parse_fingerprint(
     locator: &Locator,
 ) -> Result<Fingerprint, String> {
     let body = Body::classify(content_type, body, truncated);
+    let known = Known::new(&locator.known_commits);
     let configured = locator.sha_pointer.is_some() || locator.sha_header.is_some();
-    let found = if configured {
-        configured_sha(headers, &body, locator)
+    let (sha, source, confidence, pin) = if configured {
+        let (sha, source) = configured_sha(headers, &body, locator, &known)?;
+        (sha, source, Confidence::Configured, None)
     } else {
-        detected_sha(headers, &body)
+        detected_sha(headers, &body, &known)?
     };
-    let (sha, source) = found?;
     let json = match &body {
         Body::Json(v) => Some(v),
         _ => None,
@@ -101,20 +78,362 @@ pub fn parse_fingerprint(
         build_date: json.and_then(build_date),
         image_tag: json.and_then(|v| string_at(v, &["/image_tag"])),
         environment: json.and_then(|v| string_at(v, ENVIRONMENT_FIELDS)),
+        confidence,
+        pin,
     })
 }
 
-/// The SHA of an HTML page from its meta tags alone (the frontend's own fingerprint).
+/// The SHA of an HTML page from its meta tags and page data alone (the frontend's own
+/// fingerprint).
 pub(crate) fn meta_fingerprint(page: &Page) -> Option<Fingerprint> {
-    let mut search = Search::default();
-    let (sha, source) = search.meta(page)?;
+    let mut found = Findings::default();
+    html_candidates(page, &Known::default(), &mut found);
+    let (best, confidence) = rank::choose(found.candidates)?;
     Some(Fingerprint {
-        sha,
-        source,
+        sha: best.sha,
+        source: best.source,
         build_date: None,
         image_tag: None,
         environment: None,
+        confidence,
+        pin: None,
     })
+}
+
+/// What searching an answer turned up: candidates, and what to say when none is usable.
+#[derive(Default)]
+pub(crate) struct Findings {
+    pub candidates: Vec<Candidate>,
+    /// A field that names a commit held something that is not a SHA: the most useful thing
+    /// to report.
+    pub faults: Vec<String>,
+    /// A version without a SHA in it and the like: worth mentioning, not a fault.
+    pub notes: Vec<String>,
+    /// SHA-shaped values refused as another component's commit, an id or a content hash.
+    pub refusals: Vec<String>,
+    /// The JSON had more values than are searched.
+    pub cut_short: bool,
+}
+
+impl Findings {
+    /// The error when nothing usable was found: faults first, then what the body was, then
+    /// notes and what was refused.
+    fn failure(self, body: &Body) -> String {
+        let mut parts = self.faults;
+        if parts.is_empty() {
+            parts.push(summarize(body));
+        }
+        parts.extend(self.notes);
+        parts.extend(self.refusals);
+        if self.cut_short {
+            parts.push(format!(
+                "the JSON has more than {} values; only the first (shallowest) were searched",
+                json::MAX_NODES
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+fn detected_sha(
+    headers: &HeaderMap,
+    body: &Body,
+    known: &Known<'_>,
+) -> Result<(Sha, String, Confidence, Option<Pin>), String> {
+    let mut found = Findings::default();
+    match body {
+        Body::Json(v) => json::scan(v, known, &mut found),
+        Body::Html(page) => html_candidates(page, known, &mut found),
+        Body::Text(text) => text_candidates(text, known, &mut found),
+        _ => {}
+    }
+    header_candidates(headers, known, &mut found);
+    let Some((best, confidence)) = rank::choose(std::mem::take(&mut found.candidates)) else {
+        return Err(found.failure(body));
+    };
+    Ok((best.sha, best.source, confidence, best.pin))
+}
+
+/// A plain-text body: a bare SHA (a `REVISION` file), a Prometheus exposition, or text with
+/// a known commit in it.
+fn text_candidates(text: &str, known: &Known<'_>, found: &mut Findings) {
+    let plain = |sha, known| Candidate {
+        sha,
+        class: KeyClass::Commit,
+        known,
+        origin: Origin::Body,
+        depth: 0,
+        specificity: 0,
+        source: "plain-text body".to_string(),
+        pin: None,
+        guess: false,
+    };
+    if let Some(sha) = Sha::parse(text) {
+        let is_known = known.contains(sha.as_str());
+        found.candidates.push(plain(sha, is_known));
+        return;
+    }
+    if prom::looks_like_metrics(text) {
+        prom::scan(text, known, found);
+        if found.candidates.is_empty() {
+            found.notes.push(
+                "the metrics have no *_build_info series with a revision, commit or \
+                 version label that holds a git SHA"
+                    .to_string(),
+            );
+        }
+    } else if let Some(sha) = tokens::find_known(text, known) {
+        found.candidates.push(plain(sha, true));
+    }
+}
+
+/// Response headers, read by their names: SPEC §2's `X-Git-Sha`, `X-Commit-Sha`,
+/// `X-Release`, `X-Version` and their relatives (`X-Revision`, `X-Build-Commit`,
+/// `X-App-Version`).
+fn header_candidates(headers: &HeaderMap, known: &Known<'_>, found: &mut Findings) {
+    for (name, value) in headers.iter().take(200) {
+        let display = title_case(name.as_str());
+        let words = keys::words(name.as_str());
+        let (class, specificity) = keys::classify(&words, &[]);
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let what = format!("header {display}");
+        let outright = words.iter().any(|w| w == "commit" || w == "sha");
+        let candidate = |sha, known| Candidate {
+            sha,
+            class,
+            known,
+            origin: Origin::Header,
+            depth: 0,
+            specificity,
+            source: what.clone(),
+            pin: Some(Pin::Header(display.clone())),
+            guess: false,
+        };
+        if class != KeyClass::NotThisBuild
+            && let Some(sha) = tokens::find_known(&text, known)
+        {
+            found.candidates.push(candidate(sha, true));
+            continue;
+        }
+        match class {
+            KeyClass::Commit => match tokens::find(&text, Rule::Commit { digits: outright }) {
+                Some(sha) => found.candidates.push(candidate(sha, false)),
+                None => found
+                    .faults
+                    .push(format!("{what} is {}, not a git SHA", quote(&text))),
+            },
+            KeyClass::Version => match tokens::find(&text, Rule::Version) {
+                Some(sha) => found.candidates.push(candidate(sha, false)),
+                None => found.notes.push(format!(
+                    "{what} is {}, which contains no git SHA",
+                    quote(&text)
+                )),
+            },
+            KeyClass::Weak => {
+                if let Some(sha) = tokens::find(&text, Rule::Weak) {
+                    found.candidates.push(candidate(sha, false));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// HTML: `<meta name=..>` tags read by their names (SPEC §2's `build-sha`, `git-sha`,
+/// `release`, `version` and relatives; `generator`, as Discourse's `… version <sha>`), and
+/// the `buildId` of Next.js page data when it is a git SHA.
+fn html_candidates(page: &Page, known: &Known<'_>, found: &mut Findings) {
+    for (name, content) in &page.metas {
+        let words = keys::words(name);
+        let (class, specificity) = keys::classify(&words, &[]);
+        let what = format!("HTML <meta name=\"{}\">", visible(name));
+        let outright = words.iter().any(|w| w == "commit" || w == "sha");
+        let candidate = |sha, known| Candidate {
+            sha,
+            class,
+            known,
+            origin: Origin::Html,
+            depth: 0,
+            specificity,
+            source: what.clone(),
+            pin: None,
+            guess: false,
+        };
+        if class != KeyClass::NotThisBuild
+            && let Some(sha) = tokens::find_known(content, known)
+        {
+            found.candidates.push(candidate(sha, true));
+            continue;
+        }
+        let rule = match class {
+            KeyClass::Commit => Rule::Commit { digits: outright },
+            KeyClass::Version => Rule::Version,
+            KeyClass::Weak => Rule::Weak,
+            _ => continue,
+        };
+        match tokens::find(content, rule) {
+            Some(sha) => found.candidates.push(candidate(sha, false)),
+            None if class == KeyClass::Commit => found
+                .faults
+                .push(format!("{what} is {}, not a git SHA", quote(content))),
+            None if class == KeyClass::Version => found.notes.push(format!(
+                "{what} is {}, which contains no git SHA",
+                quote(content)
+            )),
+            None => {}
+        }
+        if found.candidates.len() >= rank::MAX_CANDIDATES {
+            return;
+        }
+    }
+    if let Some(build_id) = page.next_data.as_deref().and_then(next_build_id) {
+        let what = "HTML __NEXT_DATA__ buildId".to_string();
+        let is_known = known.contains(&build_id);
+        // Next.js's default build id is a random 21-character nanoid; a git SHA is hex of
+        // commit length (and not all digits, which would be a timestamp).
+        let sha = Sha::parse(&build_id)
+            .filter(|_| is_known || build_id.bytes().any(|b| b.is_ascii_alphabetic()));
+        match sha {
+            Some(sha) => {
+                let full = matches!(sha.as_str().len(), 40 | 64);
+                found.candidates.push(Candidate {
+                    sha,
+                    class: KeyClass::Version,
+                    known: is_known,
+                    origin: Origin::Html,
+                    depth: 0,
+                    specificity: 0,
+                    source: what,
+                    pin: None,
+                    guess: !full,
+                });
+            }
+            None => found.notes.push(format!(
+                "{what} is {}, Next.js's random build id, not a git SHA (return the SHA \
+                 from generateBuildId in next.config.js, or add <meta name=\"git-sha\">)",
+                quote(&build_id)
+            )),
+        }
+    }
+}
+
+/// The `buildId` string of Next.js page data (read as JSON; a cut-off document is searched
+/// for the key instead).
+fn next_build_id(data: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(data) {
+        return v
+            .get("buildId")?
+            .as_str()
+            .map(|s| s.chars().take(100).collect());
+    }
+    let at = data.find("\"buildId\"")? + "\"buildId\"".len();
+    let rest = data[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    Some(rest[..end].chars().take(100).collect())
+}
+
+fn configured_sha(
+    headers: &HeaderMap,
+    body: &Body,
+    locator: &Locator,
+    known: &Known<'_>,
+) -> Result<(Sha, String), String> {
+    let mut found = Findings::default();
+    let text_sha = |found: &mut Findings, what: &str, text: &str| {
+        let sha = tokens::find_known(text, known).or_else(|| tokens::find(text, Rule::Configured));
+        if sha.is_none() {
+            found
+                .faults
+                .push(format!("{what} is {}, not a git SHA", quote(text)));
+        }
+        sha
+    };
+    if let Some(pointer) = &locator.sha_pointer {
+        match body {
+            Body::Json(v) => match v.pointer(pointer) {
+                Some(value) => {
+                    let what = format!("JSON field `{}` (sha_pointer)", visible(pointer));
+                    let sha = match value {
+                        Value::String(s) => text_sha(&mut found, &what, s),
+                        // Spring Boot's full form: prefer the full SHA to the abbreviation.
+                        Value::Object(o) => match ["full", "abbrev"]
+                            .iter()
+                            .find_map(|k| o.get(*k).and_then(Value::as_str))
+                        {
+                            Some(id) => text_sha(&mut found, &what, id),
+                            None => {
+                                found.faults.push(format!(
+                                    "{what} is an object without a `full` or `abbrev` string"
+                                ));
+                                None
+                            }
+                        },
+                        other => {
+                            found
+                                .faults
+                                .push(format!("{what} is {}, not a git SHA", describe(other)));
+                            None
+                        }
+                    };
+                    if let Some(sha) = sha {
+                        return Ok((sha, format!("JSON {} (sha_pointer)", visible(pointer))));
+                    }
+                }
+                None => found.faults.push(format!(
+                    "sha_pointer `{}` is not in the JSON body{}",
+                    visible(pointer),
+                    keys_suffix(v)
+                )),
+            },
+            other => found.faults.push(format!(
+                "sha_pointer `{}` is set but {}",
+                visible(pointer),
+                summarize(other)
+            )),
+        }
+    }
+    if let Some(name) = &locator.sha_header {
+        let what = format!("header {name} (sha_header)");
+        match headers.get(name.as_str()) {
+            Some(value) => {
+                let text = String::from_utf8_lossy(value.as_bytes());
+                if let Some(sha) = text_sha(&mut found, &what, &text) {
+                    return Ok((sha, what));
+                }
+            }
+            None => found
+                .faults
+                .push(format!("the answer has no {name} header (sha_header)")),
+        }
+    }
+    Err(found.failure(body))
+}
+
+/// `x-git-sha` → `X-Git-Sha`, as people write header names.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}
+
+/// Untrusted text shown in a source or message: at most 100 characters, control characters
+/// escaped.
+pub(crate) fn visible(s: &str) -> String {
+    s.chars()
+        .take(100)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// What the body turned out to be.
@@ -174,191 +493,6 @@ impl Body {
     }
 }
 
-/// Problems met while searching, kept to explain a failure.
-#[derive(Default)]
-struct Search {
-    /// A SHA field held something that is not a SHA: the most useful thing to report.
-    faults: Vec<String>,
-    /// A version without a SHA in it and the like: worth mentioning, not a fault.
-    notes: Vec<String>,
-}
-
-impl Search {
-    fn json(&mut self, value: &Value) -> Option<(Sha, String)> {
-        for (pointer, rule) in JSON_FIELDS {
-            let Some(found) = value.pointer(pointer) else {
-                continue;
-            };
-            let what = format!("JSON field `{}`", field_name(pointer));
-            if let Some(sha) = self.value(&what, found, *rule) {
-                let source = match rule {
-                    Rule::SpringId => format!("JSON {pointer} (Spring Boot)"),
-                    _ => format!("JSON {pointer}"),
-                };
-                return Some((sha, source));
-            }
-        }
-        None
-    }
-
-    fn headers(&mut self, headers: &HeaderMap) -> Option<(Sha, String)> {
-        for (name, rule) in HEADERS {
-            if let Some(value) = headers.get(*name) {
-                let text = String::from_utf8_lossy(value.as_bytes());
-                if let Some(sha) = self.text(&format!("header {name}"), &text, *rule) {
-                    return Some((sha, format!("header {name}")));
-                }
-            }
-        }
-        None
-    }
-
-    fn meta(&mut self, page: &Page) -> Option<(Sha, String)> {
-        for (name, rule) in META_NAMES {
-            if let Some(content) = page.meta(name) {
-                let what = format!("HTML <meta name=\"{name}\">");
-                if let Some(sha) = self.text(&what, content, *rule) {
-                    return Some((sha, what));
-                }
-            }
-        }
-        None
-    }
-
-    /// Reads a SHA out of a JSON value, recording why not.
-    fn value(&mut self, what: &str, value: &Value, rule: Rule) -> Option<Sha> {
-        match (value, rule) {
-            (Value::String(s), _) => self.text(what, s, rule),
-            (Value::Object(o), Rule::SpringId | Rule::Configured) => {
-                // Spring Boot's full form: prefer the full SHA to the abbreviation.
-                let Some(id) = ["full", "abbrev"]
-                    .iter()
-                    .find_map(|k| o.get(*k).and_then(Value::as_str))
-                else {
-                    self.faults.push(format!(
-                        "{what} is an object without a `full` or `abbrev` string"
-                    ));
-                    return None;
-                };
-                self.text(what, id, Rule::Exact)
-            }
-            (other, Rule::VersionSuffix) => {
-                self.notes
-                    .push(format!("{what} is {}, not a version", describe(other)));
-                None
-            }
-            (other, _) => {
-                self.faults
-                    .push(format!("{what} is {}, not a git SHA", describe(other)));
-                None
-            }
-        }
-    }
-
-    /// Reads a SHA out of text, recording why not.
-    fn text(&mut self, what: &str, text: &str, rule: Rule) -> Option<Sha> {
-        let sha = match rule {
-            Rule::Exact | Rule::SpringId => Sha::parse(text),
-            Rule::VersionSuffix => Sha::parse_version_suffix(text),
-            Rule::Configured => Sha::parse(text).or_else(|| Sha::parse_version_suffix(text)),
-        };
-        if sha.is_none() {
-            match rule {
-                Rule::VersionSuffix => self.notes.push(format!(
-                    "{what} is {}, which does not end in a git SHA",
-                    quote(text)
-                )),
-                _ => self
-                    .faults
-                    .push(format!("{what} is {}, not a git SHA", quote(text))),
-            }
-        }
-        sha
-    }
-
-    /// The error when nothing usable was found: faults first, then what the body was.
-    fn failure(self, body: &Body) -> String {
-        let mut parts = self.faults;
-        if parts.is_empty() {
-            parts.push(summarize(body));
-        }
-        parts.extend(self.notes);
-        parts.join("; ")
-    }
-}
-
-fn detected_sha(headers: &HeaderMap, body: &Body) -> Result<(Sha, String), String> {
-    let mut search = Search::default();
-    let in_json = match body {
-        Body::Json(v) => search.json(v),
-        _ => None,
-    };
-    if let Some(found) = in_json {
-        return Ok(found);
-    }
-    if let Some(found) = search.headers(headers) {
-        return Ok(found);
-    }
-    match body {
-        Body::Html(page) => {
-            if let Some(found) = search.meta(page) {
-                return Ok(found);
-            }
-        }
-        // Some servers expose a bare `REVISION` file: a body that is nothing but a SHA.
-        Body::Text(text) => {
-            if let Some(sha) = Sha::parse(text) {
-                return Ok((sha, "plain-text body".to_string()));
-            }
-        }
-        _ => {}
-    }
-    Err(search.failure(body))
-}
-
-fn configured_sha(
-    headers: &HeaderMap,
-    body: &Body,
-    locator: &Locator,
-) -> Result<(Sha, String), String> {
-    let mut search = Search::default();
-    if let Some(pointer) = &locator.sha_pointer {
-        match body {
-            Body::Json(v) => match v.pointer(pointer) {
-                Some(found) => {
-                    let what = format!("JSON field `{pointer}` (sha_pointer)");
-                    if let Some(sha) = search.value(&what, found, Rule::Configured) {
-                        return Ok((sha, format!("JSON {pointer} (sha_pointer)")));
-                    }
-                }
-                None => search.faults.push(format!(
-                    "sha_pointer `{pointer}` is not in the JSON body{}",
-                    keys_suffix(v)
-                )),
-            },
-            other => search.faults.push(format!(
-                "sha_pointer `{pointer}` is set but {}",
-                summarize(other)
-            )),
-        }
-    }
-    if let Some(name) = &locator.sha_header {
-        let what = format!("header {name} (sha_header)");
-        match headers.get(name.as_str()) {
-            Some(value) => {
-                let text = String::from_utf8_lossy(value.as_bytes());
-                if let Some(sha) = search.text(&what, &text, Rule::Configured) {
-                    return Ok((sha, what));
-                }
-            }
-            None => search
-                .faults
-                .push(format!("the answer has no {name} header (sha_header)")),
-        }
-    }
-    Err(search.failure(body))
-}
-
 /// What the body was, for an error that explains why no SHA was found in it.
 fn summarize(body: &Body) -> String {
     const NO_HEADER: &str =
@@ -366,10 +500,8 @@ fn summarize(body: &Body) -> String {
     match body {
         Body::Empty => format!("the body is empty {NO_HEADER}"),
         Body::Json(v @ Value::Object(_)) => {
-            let fields: Vec<String> = JSON_FIELDS.iter().map(|(p, _)| field_name(p)).collect();
             format!(
-                "no git SHA in the JSON fields {} {NO_HEADER}{}",
-                fields.join(", "),
+                "no git SHA in the JSON fields {SPEC_FIELDS} {NO_HEADER}{}",
                 keys_suffix(v)
             )
         }
@@ -413,13 +545,8 @@ fn keys_suffix(value: &Value) -> String {
     }
 }
 
-/// `/git/commit/id` → `git.commit.id`, as people write field names.
-fn field_name(pointer: &str) -> String {
-    pointer.trim_start_matches('/').replace('/', ".")
-}
-
 /// A JSON value described for an error message.
-fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
@@ -434,7 +561,7 @@ fn describe(value: &Value) -> String {
 }
 
 /// Untrusted text quoted for a message: at most 60 characters, escapes visible.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     const MAX: usize = 60;
     let cut: String = text.chars().take(MAX).collect();
     if text.chars().nth(MAX).is_some() {

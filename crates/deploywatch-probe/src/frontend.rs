@@ -1,7 +1,7 @@
 //! The frontend page: its own fingerprint, the scripts and stylesheets it references, whether
 //! each answers 200, and whether their names carry a content hash (SPEC §3 `stale_frontend`).
 
-use deploywatch_core::{AssetProbe, Fingerprint, FrontendProbe, HttpOutcome};
+use deploywatch_core::{AssetKind, AssetProbe, Fingerprint, FrontendProbe, HttpOutcome};
 use futures_util::StreamExt;
 use http::header;
 use reqwest::Client;
@@ -32,7 +32,7 @@ pub(crate) async fn probe(client: &Client, settings: &ProbeSettings, url: &str) 
     };
     let (fingerprint, urls) = read_page(&answer.body, &answer.final_url);
     let assets = futures_util::stream::iter(urls)
-        .map(|u| check_asset(client, settings, u))
+        .map(|(kind, u)| check_asset(client, settings, kind, u))
         .buffered(ASSET_CONCURRENCY)
         .collect()
         .await;
@@ -45,8 +45,12 @@ pub(crate) async fn probe(client: &Client, settings: &ProbeSettings, url: &str) 
 
 /// The page's meta-tag fingerprint and the absolute URLs of the scripts, stylesheets and module
 /// preloads it references (deduplicated, in document order, at most [`MAX_ASSETS`]), resolved
-/// against `<base href>` or the page's own URL. Other schemes (`data:`) are skipped.
-pub(crate) fn read_page(body: &[u8], page_url: &Url) -> (Option<Fingerprint>, Vec<Url>) {
+/// against `<base href>` or the page's own URL, each with what the page asks for there. Other
+/// schemes (`data:`) are skipped.
+pub(crate) fn read_page(
+    body: &[u8],
+    page_url: &Url,
+) -> (Option<Fingerprint>, Vec<(AssetKind, Url)>) {
     let page = html::scan(&String::from_utf8_lossy(body));
     let fingerprint = fingerprint::meta_fingerprint(&page);
     let base = page
@@ -54,8 +58,8 @@ pub(crate) fn read_page(body: &[u8], page_url: &Url) -> (Option<Fingerprint>, Ve
         .as_deref()
         .and_then(|href| page_url.join(href.trim()).ok())
         .unwrap_or_else(|| page_url.clone());
-    let mut urls: Vec<Url> = Vec::new();
-    for reference in &page.references {
+    let mut urls: Vec<(AssetKind, Url)> = Vec::new();
+    for (kind, reference) in &page.references {
         let Ok(mut resolved) = base.join(reference.trim()) else {
             continue;
         };
@@ -63,8 +67,8 @@ pub(crate) fn read_page(body: &[u8], page_url: &Url) -> (Option<Fingerprint>, Ve
             continue;
         }
         resolved.set_fragment(None);
-        if !urls.contains(&resolved) {
-            urls.push(resolved);
+        if !urls.iter().any(|(_, u)| *u == resolved) {
+            urls.push((*kind, resolved));
         }
         if urls.len() == MAX_ASSETS {
             break;
@@ -73,26 +77,54 @@ pub(crate) fn read_page(body: &[u8], page_url: &Url) -> (Option<Fingerprint>, Ve
     (fingerprint, urls)
 }
 
-/// `HEAD`, or `GET` (body unread) when the server does not do `HEAD` (405, 501).
-async fn check_asset(client: &Client, settings: &ProbeSettings, url: Url) -> AssetProbe {
+/// `HEAD`, or `GET` (body unread) when the server does not do `HEAD` (405, 501). The answer's
+/// `Content-Type` is kept: a single-page-app fallback answers a missing bundle `200 text/html`.
+async fn check_asset(
+    client: &Client,
+    settings: &ProbeSettings,
+    kind: AssetKind,
+    url: Url,
+) -> AssetProbe {
+    let accept = match kind {
+        AssetKind::Script => "*/*",
+        AssetKind::Stylesheet => "text/css,*/*;q=0.1",
+    };
     let head = fetch::status_only(settings, &url, |u| {
-        client.head(u.clone()).header(header::ACCEPT, "*/*")
+        client.head(u.clone()).header(header::ACCEPT, accept)
     })
     .await;
-    let status = match head {
+    let answer = match head {
         Ok((405 | 501, _)) => {
             fetch::status_only(settings, &url, |u| {
-                client.get(u.clone()).header(header::ACCEPT, "*/*")
+                client.get(u.clone()).header(header::ACCEPT, accept)
             })
             .await
         }
         other => other,
     };
+    let (status, content_type) = match answer {
+        Ok((status, headers)) => (Ok(status), media_type(&headers)),
+        Err(f) => (Err(describe_failure(&f)), None),
+    };
     AssetProbe {
         hashed: is_hashed(&url),
         url: url.to_string(),
-        status: status.map(|(s, _)| s).map_err(|f| describe_failure(&f)),
+        kind,
+        status,
+        content_type,
     }
+}
+
+/// The media type of `Content-Type`, lowercased, without parameters (`text/html`).
+fn media_type(headers: &http::HeaderMap) -> Option<String> {
+    let value = fetch::header_text(headers, header::CONTENT_TYPE)?;
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    (!essence.is_empty()).then_some(essence)
 }
 
 /// True when the file name carries a content hash (`app.3f9a1c2b.js`, Vite's
@@ -216,7 +248,7 @@ mod tests {
             fingerprint.map(|f| f.sha.to_string()),
             Some("abc1234".to_string())
         );
-        let urls: Vec<String> = urls.iter().map(Url::to_string).collect();
+        let urls: Vec<String> = urls.iter().map(|(_, u)| u.to_string()).collect();
         assert_eq!(
             urls,
             [
@@ -235,7 +267,7 @@ mod tests {
         let html = r#"<base href="https://static.example.com/v2/"><script src="a.js"></script>"#;
         let (fingerprint, urls) = read_page(html.as_bytes(), &page);
         assert_eq!(fingerprint, None);
-        assert_eq!(urls[0].as_str(), "https://static.example.com/v2/a.js");
+        assert_eq!(urls[0].1.as_str(), "https://static.example.com/v2/a.js");
 
         let many: String = (0..1000)
             .map(|i| format!("<script src=/s{i}.js></script>"))

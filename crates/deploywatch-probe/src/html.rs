@@ -10,6 +10,7 @@
 
 use std::cell::RefCell;
 
+use deploywatch_core::AssetKind;
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
@@ -20,6 +21,8 @@ use html5ever::tokenizer::{
 const MAX_METAS: usize = 200;
 const MAX_REFERENCES: usize = 1000;
 const MAX_TITLE_CHARS: usize = 200;
+/// The text of a Next.js `<script id="__NEXT_DATA__">` kept, at most.
+const MAX_NEXT_DATA_BYTES: usize = 1024 * 1024;
 
 /// What a page says, in document order.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -30,13 +33,18 @@ pub(crate) struct Page {
     pub title: Option<String>,
     /// The `href` of the first `<base>`.
     pub base: Option<String>,
-    /// `src` of each `<script>`, `href` of each `<link rel=stylesheet|modulepreload>`, as
-    /// written (not resolved).
-    pub references: Vec<String>,
+    /// `src` of each executable `<script>`, `href` of each `<link rel=stylesheet|modulepreload>`
+    /// and `<link rel=preload as=script|style>`, as written (not resolved), with what the page
+    /// asks for there.
+    pub references: Vec<(AssetKind, String)>,
+    /// The text of the first `<script id="__NEXT_DATA__">` (Next.js page data, JSON whose
+    /// `buildId` may be the git SHA), cut at 1 MiB.
+    pub next_data: Option<String>,
 }
 
 impl Page {
     /// The content of the first meta tag with this (lowercase) name.
+    #[cfg(test)]
     pub fn meta(&self, name: &str) -> Option<&str> {
         self.metas
             .iter()
@@ -62,10 +70,66 @@ pub(crate) fn scan(text: &str) -> Page {
     page
 }
 
+/// What a `<link>` with this `rel` (and `as`) makes the browser load, if it is a script or a
+/// stylesheet the page needs.
+fn link_kind(rel: &str, as_: Option<&str>) -> Option<AssetKind> {
+    let has = |name: &str| {
+        rel.split_ascii_whitespace()
+            .any(|t| t.eq_ignore_ascii_case(name))
+    };
+    if has("stylesheet") {
+        // `rel="alternate stylesheet"` is not applied until the user picks it.
+        return (!has("alternate")).then_some(AssetKind::Stylesheet);
+    }
+    // A module preload is a Vite chunk the page imports: missing, it breaks the app just as a
+    // missing script does.
+    if has("modulepreload") {
+        return Some(AssetKind::Script);
+    }
+    if has("preload") {
+        return match as_.map(|a| a.trim().to_ascii_lowercase()).as_deref() {
+            Some("script") => Some(AssetKind::Script),
+            Some("style") => Some(AssetKind::Stylesheet),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// A `<script type>` browsers execute: JavaScript MIME types (HTML's list: `text/javascript`,
+/// `application/javascript`, `application/ecmascript`, …) and `module`. Data blocks
+/// (`application/json`, `application/ld+json`, templates) are not fetched as scripts.
+fn is_script_type(type_: &str) -> bool {
+    let t = type_.trim().to_ascii_lowercase();
+    let essence = t.split(';').next().unwrap_or("").trim();
+    essence.is_empty()
+        || essence == "module"
+        || matches!(
+            essence,
+            "text/javascript"
+                | "application/javascript"
+                | "application/ecmascript"
+                | "application/x-javascript"
+                | "application/x-ecmascript"
+                | "text/ecmascript"
+                | "text/jscript"
+                | "text/livescript"
+                | "text/x-javascript"
+                | "text/x-ecmascript"
+                | "text/javascript1.0"
+                | "text/javascript1.1"
+                | "text/javascript1.2"
+                | "text/javascript1.3"
+                | "text/javascript1.4"
+                | "text/javascript1.5"
+        )
+}
+
 #[derive(Default)]
 struct Sink {
     page: RefCell<Page>,
     in_title: RefCell<bool>,
+    in_next_data: RefCell<bool>,
 }
 
 impl Sink {
@@ -86,23 +150,21 @@ impl Sink {
             }
             "base" if page.base.is_none() => page.base = attr("href"),
             "link" => {
-                let is_asset = attr("rel").is_some_and(|rel| {
-                    rel.split_ascii_whitespace().any(|token| {
-                        // A module preload is a Vite chunk the page imports: missing, it
-                        // breaks the app just as a missing script does.
-                        token.eq_ignore_ascii_case("stylesheet")
-                            || token.eq_ignore_ascii_case("modulepreload")
-                    })
-                });
                 let room = page.references.len() < MAX_REFERENCES;
-                if let Some(href) = attr("href").filter(|_| is_asset && room) {
-                    page.references.push(href);
+                let kind = attr("rel").and_then(|rel| link_kind(&rel, attr("as").as_deref()));
+                if let (Some(kind), Some(href)) = (kind, attr("href").filter(|_| room)) {
+                    page.references.push((kind, href));
                 }
             }
             "script" => {
                 let room = page.references.len() < MAX_REFERENCES;
-                if let Some(src) = attr("src").filter(|_| room) {
-                    page.references.push(src);
+                let executable = attr("type").is_none_or(|t| is_script_type(&t));
+                if let Some(src) = attr("src").filter(|_| room && executable) {
+                    page.references.push((AssetKind::Script, src));
+                }
+                if page.next_data.is_none() && attr("id").as_deref() == Some("__NEXT_DATA__") {
+                    page.next_data = Some(String::new());
+                    *self.in_next_data.borrow_mut() = true;
                 }
                 return TokenSinkResult::RawData(RawKind::ScriptData);
             }
@@ -131,7 +193,20 @@ impl TokenSink for Sink {
     fn process_token(&self, token: Token, _line_number: u64) -> TokenSinkResult<()> {
         match token {
             Token::TagToken(tag) if tag.kind == TagKind::StartTag => return self.start_tag(&tag),
-            Token::TagToken(_) => *self.in_title.borrow_mut() = false,
+            Token::TagToken(_) => {
+                *self.in_title.borrow_mut() = false;
+                *self.in_next_data.borrow_mut() = false;
+            }
+            Token::CharacterTokens(text) if *self.in_next_data.borrow() => {
+                if let Some(data) = self.page.borrow_mut().next_data.as_mut() {
+                    let room = MAX_NEXT_DATA_BYTES.saturating_sub(data.len());
+                    let mut cut = room.min(text.len());
+                    while !text.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    data.push_str(&text[..cut]);
+                }
+            }
             Token::CharacterTokens(text) if *self.in_title.borrow() => {
                 if let Some(title) = self.page.borrow_mut().title.as_mut() {
                     let room = MAX_TITLE_CHARS.saturating_sub(title.chars().count());
@@ -176,14 +251,33 @@ mod tests {
                 title: Some("Shop & Co".into()),
                 base: Some("/static/".into()),
                 references: vec![
-                    "a.css".into(),
-                    "b.css".into(),
-                    "/c.js".into(),
-                    "d.js".into()
+                    (AssetKind::Stylesheet, "a.css".into()),
+                    (AssetKind::Stylesheet, "b.css".into()),
+                    (AssetKind::Script, "/c.js".into()),
+                    (AssetKind::Script, "d.js".into())
                 ],
+                next_data: None,
             }
         );
         assert_eq!(page.meta("version"), Some("1.2.3-abc1234"));
+    }
+
+    #[test]
+    fn keeps_next_js_page_data() {
+        let page = scan(
+            r#"<script id="__NEXT_DATA__" type="application/json">{"buildId":"a<b","page":"/"}</script>
+            <script id="__NEXT_DATA__" type="application/json">{"second":1}</script>"#,
+        );
+        assert_eq!(
+            page.next_data.as_deref(),
+            Some(r#"{"buildId":"a<b","page":"/"}"#)
+        );
+        let huge = format!(
+            r#"<script id="__NEXT_DATA__">{}</script>"#,
+            "é".repeat(MAX_NEXT_DATA_BYTES)
+        );
+        let kept = scan(&huge).next_data.unwrap();
+        assert!(kept.len() <= MAX_NEXT_DATA_BYTES && kept.len() > MAX_NEXT_DATA_BYTES - 4);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! Whatever comes back, a probe returns evidence, never an error and never a panic: the
 //! decision about what the evidence means is made in `deploywatch-core`.
 
+mod addresses;
 mod fetch;
 mod fingerprint;
 mod frontend;
+mod health;
 mod html;
 mod registry;
 
@@ -21,7 +23,9 @@ use deploywatch_core::{
 use http::header;
 use reqwest::Client;
 
+pub use addresses::MAX_ADDRESSES;
 pub use fingerprint::parse_fingerprint;
+pub use registry::{RegistryAuth, Secret};
 
 /// The `Accept` header of build-info and health probes: JSON first, but an HTML page (a
 /// frontend that embeds its SHA in a meta tag) or anything else is still welcome, so the
@@ -66,6 +70,10 @@ pub struct Locator {
     pub sha_pointer: Option<String>,
     /// A response header carrying the SHA, e.g. `X-Build`.
     pub sha_header: Option<String>,
+    /// Commits of the watched repository Deploywatch already knows (the expected SHA, earlier
+    /// pushes, CI runs' heads): a hex token in the answer that is one of these is strong
+    /// evidence that it names this service's build. Empty when nothing is known (`--url`).
+    pub known_commits: Vec<Sha>,
 }
 
 /// Substitutes `{sha}` (the full SHA) and `{short_sha}` (its first 7 characters) in an image
@@ -131,19 +139,29 @@ impl Prober {
         self.build_info_with(url, locator, Variant::CacheBust).await
     }
 
-    /// Fetches a health URL. Only the evidence is kept; its meaning is decided elsewhere.
-    pub async fn health(&self, url: &str) -> HttpEvidence {
+    /// Fetches a health URL and reads what its body says by the health conventions (Spring
+    /// Boot actuator, the IETF health-check format, the common `status`/`checks` forms, plain
+    /// `ok`): the service's own status, its components and its disk. What it means is decided
+    /// elsewhere.
+    pub async fn health(&self, url: &str) -> deploywatch_core::HealthProbe {
         let clients = match &self.clients {
             Ok(c) => c,
-            Err(e) => return client_failure(url, e),
+            Err(e) => return deploywatch_core::HealthProbe::unread(client_failure(url, e)),
         };
         let request = |u: &url::Url| {
             clients
                 .pooled
                 .get(u.clone())
-                .header(header::ACCEPT, ACCEPT_PROBE)
+                .header(header::ACCEPT, health::ACCEPT)
         };
-        fetch::get(&self.settings, url, request).await.0
+        let (http, answer) = fetch::get(&self.settings, url, request).await;
+        match (&http.outcome, answer) {
+            (HttpOutcome::Answered(r), Some(answer)) => {
+                health::parse_health(r.content_type.as_deref(), &answer.body, r.truncated)
+                    .into_probe(http)
+            }
+            _ => deploywatch_core::HealthProbe::unread(http),
+        }
     }
 
     /// Fetches the frontend page, reads its own fingerprint from its meta tags, and checks
@@ -160,16 +178,21 @@ impl Prober {
     }
 
     /// Asks the image's registry (OCI distribution API) whether the tag or digest in
-    /// `reference` has a manifest, anonymously. See [`ImageOutcome`](deploywatch_core::ImageOutcome):
-    /// `Error` when the registry cannot say (unreachable, access refused, bad reference).
-    pub async fn image(&self, reference: &str) -> ImageCheck {
-        let outcome = match &self.clients {
-            Ok(c) => registry::check(&c.pooled, &self.settings, reference).await,
-            Err(e) => deploywatch_core::ImageOutcome::Error(e.clone()),
-        };
-        ImageCheck {
-            reference: reference.to_string(),
-            outcome,
+    /// `reference` has a manifest, with the credentials `auth` finds for that registry (see
+    /// [`RegistryAuth`]). The check says what was asked, what came back and which credentials
+    /// were used, never the secret. See [`ImageOutcome`](deploywatch_core::ImageOutcome):
+    /// `Unauthorized` when credentials are needed or refused, `Error` when the registry cannot
+    /// say (unreachable, a broken answer, a bad reference).
+    pub async fn image(&self, reference: &str, auth: &RegistryAuth) -> ImageCheck {
+        match &self.clients {
+            Ok(c) => registry::check(&c.pooled, &self.settings, reference, auth).await,
+            Err(e) => ImageCheck {
+                reference: reference.to_string(),
+                asked: String::new(),
+                answer: String::new(),
+                auth: String::new(),
+                outcome: deploywatch_core::ImageOutcome::Error(e.clone()),
+            },
         }
     }
 
@@ -185,6 +208,7 @@ impl Prober {
                 return BuildInfoProbe {
                     http: client_failure(url, e),
                     fingerprint: Err(format!("no answer: {e}")),
+                    address: None,
                 };
             }
         };
@@ -210,23 +234,36 @@ impl Prober {
             builder
         };
         let (http, answer) = fetch::get(&self.settings, &target, request).await;
-        let fingerprint = match (&http.outcome, answer) {
-            (HttpOutcome::Answered(r), Some(answer)) if (200..300).contains(&r.status) => {
-                parse_fingerprint(
-                    &answer.headers,
-                    r.content_type.as_deref(),
-                    &answer.body,
-                    r.truncated,
-                    locator,
-                )
-            }
-            (HttpOutcome::Answered(r), _) => Err(format!(
-                "answered HTTP {}, not a success, so no build information was read",
-                status_text(r.status)
-            )),
-            (HttpOutcome::Failed(f), _) => Err(format!("no answer: {}", describe_failure(f))),
-        };
-        BuildInfoProbe { http, fingerprint }
+        let fingerprint = fingerprint_of(&http, answer, locator);
+        BuildInfoProbe {
+            http,
+            fingerprint,
+            address: None,
+        }
+    }
+}
+
+/// The fingerprint of a build-info answer, or why there is none (not a success, no answer).
+pub(crate) fn fingerprint_of(
+    http: &HttpEvidence,
+    answer: Option<fetch::Answer>,
+    locator: &Locator,
+) -> Result<deploywatch_core::Fingerprint, String> {
+    match (&http.outcome, answer) {
+        (HttpOutcome::Answered(r), Some(answer)) if (200..300).contains(&r.status) => {
+            parse_fingerprint(
+                &answer.headers,
+                r.content_type.as_deref(),
+                &answer.body,
+                r.truncated,
+                locator,
+            )
+        }
+        (HttpOutcome::Answered(r), _) => Err(format!(
+            "answered HTTP {}, not a success, so no build information was read",
+            status_text(r.status)
+        )),
+        (HttpOutcome::Failed(f), _) => Err(format!("no answer: {}", describe_failure(f))),
     }
 }
 
@@ -237,14 +274,19 @@ enum Variant {
     CacheBust,
 }
 
-fn build_client(settings: &ProbeSettings, pooled: bool) -> Result<Client, String> {
-    let mut builder = Client::builder()
+/// Every client's common settings: User-Agent, timeouts, redirect limit, HTTP/1.1.
+pub(crate) fn client_builder(settings: &ProbeSettings) -> reqwest::ClientBuilder {
+    Client::builder()
         .user_agent(user_agent())
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::limited(settings.redirect_limit))
         // HTTP/2 would multiplex replica probes onto one connection, and so onto one replica.
-        .http1_only();
+        .http1_only()
+}
+
+fn build_client(settings: &ProbeSettings, pooled: bool) -> Result<Client, String> {
+    let mut builder = client_builder(settings);
     if !pooled {
         builder = builder.pool_max_idle_per_host(0);
     }

@@ -1,11 +1,19 @@
-//! Does the registry hold a manifest for an image tag? The OCI distribution API asked
-//! anonymously: `HEAD /v2/<name>/manifests/<tag>`, and on `401` the bearer-token dance
-//! (`WWW-Authenticate: Bearer realm=..,service=..,scope=..` → token → retry).
+//! Does the registry hold a manifest for an image tag? The OCI distribution API:
+//! `HEAD /v2/<name>/manifests/<tag>`, first anonymously; on `401` the challenge decides —
+//! `Basic` → the request again with the username and password, `Bearer realm=..,service=..,
+//! scope=..` → a pull token for that repository from the realm (anonymously, with Basic
+//! credentials, or by exchanging an identity token) → the request again with it.
+//! Credentials come from where Docker keeps them ([`credentials`]).
 
-use deploywatch_core::{HttpOutcome, ImageOutcome};
+mod credentials;
+
+use deploywatch_core::{HttpOutcome, ImageCheck, ImageOutcome};
 use http::{HeaderMap, header};
-use reqwest::Client;
+use reqwest::{Client, RequestBuilder};
 use url::Url;
+
+use credentials::{Credential, Resolved};
+pub use credentials::{RegistryAuth, Secret};
 
 use crate::{ProbeSettings, describe_failure, fetch, status_text};
 
@@ -166,115 +174,404 @@ fn split_tag(text: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Looks `reference` up. Never fails: a lookup that cannot decide is `ImageOutcome::Error`
-/// saying why.
+/// Looks `reference` up with the credentials `auth` finds for its registry. Never fails: a
+/// lookup that cannot decide is `Unauthorized` or `Error` saying why, and the check says what
+/// was asked, what came back and which credentials were sent.
 pub(crate) async fn check(
     client: &Client,
     settings: &ProbeSettings,
     reference: &str,
-) -> ImageOutcome {
+    auth: &RegistryAuth,
+) -> ImageCheck {
+    let mut check = ImageCheck {
+        reference: reference.to_string(),
+        asked: String::new(),
+        answer: String::new(),
+        auth: String::new(),
+        outcome: ImageOutcome::Error(String::new()),
+    };
     let image = match ImageRef::parse(reference) {
         Ok(image) => image,
-        Err(e) => return ImageOutcome::Error(e.to_string()),
+        Err(e) => {
+            check.outcome = ImageOutcome::Error(e.to_string());
+            return check;
+        }
     };
-    match lookup(client, settings, &image).await {
-        Ok(outcome) => outcome,
-        Err(reason) => ImageOutcome::Error(reason),
-    }
+    let url = match image.manifest_url() {
+        Ok(url) => url,
+        Err(e) => {
+            check.outcome = ImageOutcome::Error(e);
+            return check;
+        }
+    };
+    check.asked = format!("HEAD {url}");
+    let resolved = auth.resolve(&image.registry).await;
+    check.auth = resolved.source.clone();
+    let mut lookup = Lookup {
+        client,
+        settings,
+        image: &image,
+        url: &url,
+        resolved: &resolved,
+        answer: String::new(),
+    };
+    check.outcome = lookup.run().await;
+    check.answer = lookup.answer;
+    check
 }
 
-async fn lookup(
-    client: &Client,
-    settings: &ProbeSettings,
-    image: &ImageRef,
-) -> Result<ImageOutcome, String> {
-    let url = image.manifest_url()?;
-    let unreachable = |f| {
-        format!(
-            "the registry {} could not be reached: {}",
-            image.registry,
-            describe_failure(&f)
-        )
-    };
-    let (status, headers) = head(client, settings, &url, None)
-        .await
-        .map_err(unreachable)?;
-    let (status, token) = if status == 401 {
-        let Some(challenge) = bearer_challenge(&headers) else {
-            let asked = fetch::header_text(&headers, header::WWW_AUTHENTICATE)
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default();
-            return Err(format!(
-                "the registry {} wants credentials{asked}; Deploywatch asks registries anonymously",
-                image.registry
-            ));
+/// What was sent with the manifest request that decided.
+enum Sent {
+    Nothing,
+    /// A bearer token; `with_credentials` when it was asked for with credentials.
+    Token {
+        token: String,
+        with_credentials: bool,
+    },
+    Basic,
+}
+
+struct Lookup<'a> {
+    client: &'a Client,
+    settings: &'a ProbeSettings,
+    image: &'a ImageRef,
+    url: &'a Url,
+    resolved: &'a Resolved,
+    /// The last answer, for the evidence.
+    answer: String,
+}
+
+impl Lookup<'_> {
+    async fn run(&mut self) -> ImageOutcome {
+        let registry = self.image.registry.clone();
+        // Anonymous first, as Docker does: the answer says which scheme the registry wants.
+        let Some((status, headers)) = self.head(&Auth::None).await else {
+            return self.unreachable();
         };
-        let token = token(client, settings, &challenge, image).await?;
-        let (status, _) = head(client, settings, &url, Some(&token))
-            .await
-            .map_err(unreachable)?;
-        (status, Some(token))
-    } else {
-        (status, None)
-    };
-    match status {
-        200 => Ok(ImageOutcome::Present),
-        404 => Ok(ImageOutcome::Missing),
-        other => {
-            let detail = error_detail(client, settings, &url, token.as_deref())
-                .await
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
-            let why = match (other, &token) {
-                (401 | 403, Some(_)) => " even with an anonymous token (a private repository?)",
-                (403, None) => " (a private repository?)",
-                _ => "",
-            };
-            Err(format!(
-                "the registry {} answered HTTP {} for {}:{}{why}{detail}",
-                image.registry,
+        let (status, headers, sent) = if status == 401 {
+            let challenge = Challenge::from_headers(&headers);
+            let credential = self.resolved.credential.as_ref();
+            match (challenge, credential) {
+                (Some(Challenge::Bearer(bearer)), _) => {
+                    let token = match self.token(&bearer).await {
+                        Ok(t) => t,
+                        Err(outcome) => return outcome,
+                    };
+                    let Some((status, headers)) = self.head(&Auth::Bearer(&token)).await else {
+                        return self.unreachable();
+                    };
+                    let sent = Sent::Token {
+                        token,
+                        with_credentials: credential.is_some(),
+                    };
+                    (status, headers, sent)
+                }
+                (Some(Challenge::Basic), Some(Credential::Basic { username, password })) => {
+                    let Some((status, headers)) = self.head(&Auth::Basic(username, password)).await
+                    else {
+                        return self.unreachable();
+                    };
+                    (status, headers, Sent::Basic)
+                }
+                (Some(Challenge::Basic), Some(Credential::IdentityToken(_))) => {
+                    self.answer = answer_text(status, &headers, None);
+                    return ImageOutcome::Unauthorized {
+                        detail: format!(
+                            "could not check: the registry {registry} wants a username and \
+                             password (Basic), but the {} are an identity token — log in with \
+                             `docker login {}` and a password",
+                            self.resolved.source,
+                            login_host(&registry)
+                        ),
+                    };
+                }
+                (_, _) => {
+                    self.answer = answer_text(status, &headers, None);
+                    return ImageOutcome::Unauthorized {
+                        detail: credentials_needed(&registry),
+                    };
+                }
+            }
+        } else {
+            (status, headers, Sent::Nothing)
+        };
+        let detail = match status {
+            200 | 404 => None,
+            _ => self.error_detail(&sent).await,
+        };
+        self.answer = answer_text(status, &headers, detail.as_deref());
+        let with_credentials = match &sent {
+            Sent::Basic => true,
+            Sent::Token {
+                with_credentials, ..
+            } => *with_credentials,
+            Sent::Nothing => false,
+        };
+        let target = format!("{}:{}", self.image.repository, self.image.reference);
+        match status {
+            200 => ImageOutcome::Present,
+            404 => ImageOutcome::Missing,
+            401 if with_credentials => ImageOutcome::Unauthorized {
+                detail: format!(
+                    "credentials for {registry} were refused ({}): HTTP 401 for {target}",
+                    self.resolved.source
+                ),
+            },
+            403 if with_credentials => ImageOutcome::Unauthorized {
+                detail: format!(
+                    "credentials for {registry} were refused ({}): they do not allow pulling \
+                     {target} (HTTP 403)",
+                    self.resolved.source
+                ),
+            },
+            401 | 403 => ImageOutcome::Unauthorized {
+                detail: credentials_needed(&registry),
+            },
+            other => ImageOutcome::Error(format!(
+                "the registry {registry} answered HTTP {} for {target}{}",
                 status_text(other),
-                image.repository,
-                image.reference
+                detail.map(|d| format!(": {d}")).unwrap_or_default()
+            )),
+        }
+    }
+
+    fn unreachable(&mut self) -> ImageOutcome {
+        ImageOutcome::Error(format!(
+            "the registry {} could not be reached: {}",
+            self.image.registry, self.answer
+        ))
+    }
+
+    /// `None` when there was no answer; `self.answer` then says why.
+    async fn head(&mut self, auth: &Auth<'_>) -> Option<(u16, HeaderMap)> {
+        let result = fetch::status_only(self.settings, self.url, |u| {
+            auth.apply(
+                self.client
+                    .head(u.clone())
+                    .header(header::ACCEPT, ACCEPT_MANIFESTS),
+            )
+        })
+        .await;
+        match result {
+            Ok(answer) => Some(answer),
+            Err(failure) => {
+                self.answer = format!("no answer: {}", describe_failure(&failure));
+                None
+            }
+        }
+    }
+
+    /// The `errors` a registry puts in the body of a failed `GET` (`HEAD` answers have none),
+    /// e.g. `DENIED: requested access to the resource is denied`.
+    async fn error_detail(&self, sent: &Sent) -> Option<String> {
+        let auth = match (sent, &self.resolved.credential) {
+            (Sent::Token { token, .. }, _) => Auth::Bearer(token),
+            (Sent::Basic, Some(Credential::Basic { username, password })) => {
+                Auth::Basic(username, password)
+            }
+            _ => Auth::None,
+        };
+        error_detail(self.client, self.settings, self.url, &auth).await
+    }
+
+    /// A pull token for the repository from the challenge's realm: anonymously, with Basic
+    /// credentials, or by exchanging an identity (refresh) token.
+    async fn token(&mut self, challenge: &BearerChallenge) -> Result<String, ImageOutcome> {
+        let registry = &self.image.registry;
+        let mut realm = Url::parse(&challenge.realm)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                ImageOutcome::Error(format!(
+                    "the registry {registry} named a token service that is not an http(s) URL: {:?}",
+                    challenge.realm
+                ))
+            })?;
+        let default_scope = format!("repository:{}:pull", self.image.repository);
+        let scope = challenge.scope.as_deref().unwrap_or(&default_scope);
+        let credential = self.resolved.credential.as_ref();
+        let service = challenge.service.as_deref();
+        let (evidence, answer) = match credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                // OAuth2 refresh-token grant (distribution's token spec), as Docker sends it.
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose()),
+                    ("scope", scope),
+                    ("client_id", "deploywatch"),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service));
+                }
+                fetch::get(self.settings, realm.as_str(), |u| {
+                    self.client
+                        .post(u.clone())
+                        .header(header::ACCEPT, "application/json")
+                        .form(&form)
+                })
+                .await
+            }
+            _ => {
+                {
+                    let mut query = realm.query_pairs_mut();
+                    if let Some(service) = service {
+                        query.append_pair("service", service);
+                    }
+                    query.append_pair("scope", scope);
+                }
+                let auth = match credential {
+                    Some(Credential::Basic { username, password }) => {
+                        Auth::Basic(username, password)
+                    }
+                    _ => Auth::None,
+                };
+                fetch::get(self.settings, realm.as_str(), |u| {
+                    auth.apply(
+                        self.client
+                            .get(u.clone())
+                            .header(header::ACCEPT, "application/json"),
+                    )
+                })
+                .await
+            }
+        };
+        let host = realm.host_str().unwrap_or("?").to_string();
+        match &evidence.outcome {
+            HttpOutcome::Failed(f) => {
+                self.answer = format!("token service {host}: no answer: {}", describe_failure(f));
+                return Err(ImageOutcome::Error(format!(
+                    "the registry's token service {host} could not be reached: {}",
+                    describe_failure(f)
+                )));
+            }
+            HttpOutcome::Answered(r) if r.status != 200 => {
+                self.answer = format!(
+                    "token service {host}: HTTP {} {:?}",
+                    status_text(r.status),
+                    r.first_bytes
+                );
+                return Err(match (r.status, credential) {
+                    (401 | 403, Some(_)) => ImageOutcome::Unauthorized {
+                        detail: format!(
+                            "credentials for {registry} were refused ({}): the token service \
+                             {host} answered HTTP {}",
+                            self.resolved.source,
+                            status_text(r.status)
+                        ),
+                    },
+                    (401 | 403, None) => ImageOutcome::Unauthorized {
+                        detail: credentials_needed(registry),
+                    },
+                    (status, _) => ImageOutcome::Error(format!(
+                        "the registry's token service {host} refused a token for {}: HTTP {}",
+                        self.image.repository,
+                        status_text(status)
+                    )),
+                });
+            }
+            HttpOutcome::Answered(_) => {}
+        }
+        let body = answer.map(|a| a.body).unwrap_or_default();
+        let token = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                ["token", "access_token"].iter().find_map(|k| {
+                    v.get(*k)?
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                })
+            });
+        token.ok_or_else(|| {
+            self.answer = format!("token service {host}: HTTP 200 without a token");
+            ImageOutcome::Error(format!(
+                "the registry's token service {host} answered without a `token` or `access_token`"
             ))
+        })
+    }
+}
+
+/// The `Authorization` of one request.
+enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Basic(&'a str, &'a Secret),
+}
+
+impl Auth<'_> {
+    fn apply(&self, request: RequestBuilder) -> RequestBuilder {
+        // reqwest marks both headers sensitive and drops them on a redirect to another host.
+        match self {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Basic(username, password) => {
+                request.basic_auth(username, Some(password.expose()))
+            }
         }
     }
 }
 
-async fn head(
-    client: &Client,
-    settings: &ProbeSettings,
-    url: &Url,
-    token: Option<&str>,
-) -> Result<(u16, HeaderMap), deploywatch_core::TransportFailure> {
-    fetch::status_only(settings, url, |u| {
-        let request = client
-            .head(u.clone())
-            .header(header::ACCEPT, ACCEPT_MANIFESTS);
-        match token {
-            Some(t) => request.bearer_auth(t),
-            None => request,
-        }
-    })
-    .await
+/// What `docker login` wants for the registry: nothing for Docker Hub, the host otherwise.
+fn login_host(registry: &str) -> String {
+    if registry == DOCKER_HUB {
+        String::new()
+    } else {
+        registry.to_string()
+    }
 }
 
-/// The `errors` a registry puts in the body of a failed `GET` (`HEAD` answers have none),
-/// e.g. `DENIED: requested access to the resource is denied`.
+fn credentials_needed(registry: &str) -> String {
+    let login = match login_host(registry).as_str() {
+        "" => "`docker login`".to_string(),
+        host => format!("`docker login {host}`"),
+    };
+    let shown = if registry == DOCKER_HUB {
+        "docker.io"
+    } else {
+        registry
+    };
+    let github = if registry == "ghcr.io" {
+        ", or give Deploywatch a GitHub token that can read packages (GITHUB_TOKEN)"
+    } else {
+        ""
+    };
+    format!("could not check: credentials needed for {shown} — add them with {login}{github}")
+}
+
+/// `HTTP 200 OK, application/vnd.oci.image.index.v1+json, sha256:…`,
+/// `HTTP 401 Unauthorized (WWW-Authenticate: Basic realm="…")`, with the registry's error
+/// message when there is one.
+fn answer_text(status: u16, headers: &HeaderMap, detail: Option<&str>) -> String {
+    let mut parts = vec![format!("HTTP {}", status_text(status))];
+    if status == 200 {
+        parts.extend(fetch::header_text(headers, header::CONTENT_TYPE));
+        parts.extend(fetch::header_text(headers, "docker-content-digest"));
+    }
+    let mut text = parts.join(", ");
+    if status == 401
+        && let Some(challenge) = fetch::header_text(headers, header::WWW_AUTHENTICATE)
+    {
+        text.push_str(&format!(" (WWW-Authenticate: {challenge})"));
+    }
+    if let Some(detail) = detail {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
+}
+
+/// The `errors` of a failed `GET`'s body, joined.
 async fn error_detail(
     client: &Client,
     settings: &ProbeSettings,
     url: &Url,
-    token: Option<&str>,
+    auth: &Auth<'_>,
 ) -> Option<String> {
     let (_, answer) = fetch::get(settings, url.as_str(), |u| {
-        let request = client
-            .get(u.clone())
-            .header(header::ACCEPT, ACCEPT_MANIFESTS);
-        match token {
-            Some(t) => request.bearer_auth(t),
-            None => request,
-        }
+        auth.apply(
+            client
+                .get(u.clone())
+                .header(header::ACCEPT, ACCEPT_MANIFESTS),
+        )
     })
     .await;
     let body: serde_json::Value = serde_json::from_slice(&answer?.body).ok()?;
@@ -293,25 +590,46 @@ async fn error_detail(
     (!errors.is_empty()).then(|| errors.join("; "))
 }
 
+/// The scheme a `401` asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Challenge {
+    Bearer(BearerChallenge),
+    Basic,
+}
+
+impl Challenge {
+    /// Bearer wins when a registry offers both.
+    fn from_headers(headers: &HeaderMap) -> Option<Challenge> {
+        let values: Vec<&str> = headers
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if let Some(bearer) = values.iter().find_map(|v| parse_bearer(v)) {
+            return Some(Challenge::Bearer(bearer));
+        }
+        values
+            .iter()
+            .any(|v| {
+                v.trim_start()
+                    .get(..5)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+            })
+            .then_some(Challenge::Basic)
+    }
+}
+
 /// A `WWW-Authenticate: Bearer` challenge.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Challenge {
+pub(crate) struct BearerChallenge {
     pub realm: String,
     pub service: Option<String>,
     pub scope: Option<String>,
 }
 
-fn bearer_challenge(headers: &HeaderMap) -> Option<Challenge> {
-    headers
-        .get_all(header::WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(parse_bearer)
-}
-
 /// Parses `Bearer realm="…",service="…",scope="repository:a/b:pull"` (quoted or bare values,
 /// backslash escapes, commas inside quotes). `None` for other schemes or without a realm.
-pub(crate) fn parse_bearer(value: &str) -> Option<Challenge> {
+pub(crate) fn parse_bearer(value: &str) -> Option<BearerChallenge> {
     let value = value.trim_start();
     let (scheme, rest) = value.split_once(|c: char| c.is_ascii_whitespace())?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -324,7 +642,7 @@ pub(crate) fn parse_bearer(value: &str) -> Option<Challenge> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     };
-    Some(Challenge {
+    Some(BearerChallenge {
         realm: get("realm").filter(|r| !r.is_empty())?,
         service: get("service"),
         scope: get("scope"),
@@ -365,75 +683,6 @@ fn parse_params(text: &str) -> Vec<(String, String)> {
         params.push((key.trim().to_ascii_lowercase(), value));
     }
     params
-}
-
-/// Asks the challenge's realm for an anonymous pull token.
-async fn token(
-    client: &Client,
-    settings: &ProbeSettings,
-    challenge: &Challenge,
-    image: &ImageRef,
-) -> Result<String, String> {
-    let mut realm = Url::parse(&challenge.realm)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            format!(
-                "the registry {} named a token service that is not an http(s) URL: {:?}",
-                image.registry, challenge.realm
-            )
-        })?;
-    {
-        let mut query = realm.query_pairs_mut();
-        if let Some(service) = &challenge.service {
-            query.append_pair("service", service);
-        }
-        let default_scope = format!("repository:{}:pull", image.repository);
-        query.append_pair(
-            "scope",
-            challenge.scope.as_deref().unwrap_or(&default_scope),
-        );
-    }
-    let (evidence, answer) = fetch::get(settings, realm.as_str(), |u| {
-        client
-            .get(u.clone())
-            .header(header::ACCEPT, "application/json")
-    })
-    .await;
-    let host = realm.host_str().unwrap_or("?").to_string();
-    match &evidence.outcome {
-        HttpOutcome::Failed(f) => {
-            return Err(format!(
-                "the registry's token service {host} could not be reached: {}",
-                describe_failure(f)
-            ));
-        }
-        HttpOutcome::Answered(r) if r.status != 200 => {
-            return Err(format!(
-                "the registry's token service {host} refused an anonymous token for {}: HTTP {} {:?}",
-                image.repository,
-                status_text(r.status),
-                r.first_bytes
-            ));
-        }
-        HttpOutcome::Answered(_) => {}
-    }
-    let body = answer.map(|a| a.body).unwrap_or_default();
-    serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| {
-            ["token", "access_token"].iter().find_map(|k| {
-                v.get(*k)?
-                    .as_str()
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-            })
-        })
-        .ok_or_else(|| {
-            format!(
-                "the registry's token service {host} answered without a `token` or `access_token`"
-            )
-        })
 }
 
 #[cfg(test)]
@@ -520,10 +769,28 @@ mod tests {
     }
 
     #[test]
+    fn what_to_do_when_credentials_are_needed() {
+        assert_eq!(
+            credentials_needed(DOCKER_HUB),
+            "could not check: credentials needed for docker.io — add them with `docker login`"
+        );
+        assert_eq!(
+            credentials_needed("ghcr.io"),
+            "could not check: credentials needed for ghcr.io — add them with `docker login \
+             ghcr.io`, or give Deploywatch a GitHub token that can read packages (GITHUB_TOKEN)"
+        );
+        assert_eq!(
+            credentials_needed("registry.example.com:5443"),
+            "could not check: credentials needed for registry.example.com:5443 — add them with \
+             `docker login registry.example.com:5443`"
+        );
+    }
+
+    #[test]
     fn bearer_challenges() {
         let check = |header: &str, want: Option<(&str, Option<&str>, Option<&str>)>| {
             let got = parse_bearer(header);
-            let want = want.map(|(realm, service, scope)| Challenge {
+            let want = want.map(|(realm, service, scope)| BearerChallenge {
                 realm: realm.into(),
                 service: service.map(Into::into),
                 scope: scope.map(Into::into),

@@ -12,6 +12,7 @@
 //! precision is dropped, except inside stored report JSON.
 
 mod ci;
+mod disk;
 mod error;
 mod etag;
 mod events;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use disk::DiskCondition;
 pub use error::StoreError;
 pub use events::{HistoryCursor, HistoryEvent, HistoryFilter, HistoryKind};
 pub use incident::{Incident, NotificationKey, NotificationKind};

@@ -148,6 +148,36 @@ impl Store {
             .transpose()
     }
 
+    /// The SHAs most recently seen at the head of a branch, newest first, at most `limit`:
+    /// commits of the watched repository, which fingerprint detection takes as strong evidence.
+    ///
+    /// # Errors
+    /// SQLite errors; [`StoreError::Corrupt`] for unreadable rows.
+    pub fn recent_push_shas(
+        &self,
+        project: &str,
+        branch: &str,
+        limit: usize,
+    ) -> Result<Vec<Sha>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sha FROM pushes WHERE project = ?1 AND branch = ?2
+             GROUP BY sha ORDER BY max(id) DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![project, branch, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut shas = Vec::new();
+        for row in rows {
+            let text = row?;
+            let sha = Sha::parse(&text).ok_or_else(|| {
+                StoreError::corrupt("pushes.sha", format!("{text:?} is not a SHA"))
+            })?;
+            shas.push(sha);
+        }
+        Ok(shas)
+    }
+
     /// The head before `before_sha` last became the head: the usual suspect when the old SHA is
     /// still live. `None` when `before_sha` was never the head or was the first one recorded.
     ///

@@ -115,7 +115,7 @@ fn unknown_keys_without_a_close_match_list_the_valid_ones() {
     check(
         &in_env("  colour = \"red\""),
         expect![[
-            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm (project "shop", environment "staging")"#
+            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm, each_address (project "shop", environment "staging")"#
         ]],
     );
 }
@@ -609,6 +609,34 @@ fn columns_count_characters_and_unknown_keys_are_reported_in_file_order() {
         "[[project]]\nname = \"café\"\nrepo = \"acme/shop\"\n[[project.environment]]\nname = \"é\"\nbuild_info_url = \"https://x.example\"\nrepl = 2\ngrce = \"1m\"\n",
         expect![[
             r#"config.toml:7:1: project[0].environment[0].repl: unknown key `repl`; did you mean `replicas`? (project "café", environment "é")"#
+        ]],
+    );
+}
+
+#[test]
+fn each_address_must_be_a_boolean_and_names_file_line_key() {
+    check(
+        &in_env("each_address = \"yes\""),
+        expect![[
+            r#"config.toml:15:1: project[0].environment[1].each_address: expected true or false, found a string (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_defaults("each_address = 1"),
+        expect![[
+            r#"config.toml:2:1: defaults.each_address: expected true or false, found an integer"#
+        ]],
+    );
+    check(
+        &in_env("each_adress = true"),
+        expect![[
+            r#"config.toml:15:1: project[0].environment[1].each_adress: unknown key `each_adress`; did you mean `each_address`? (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_project("each_address = true"),
+        expect![[
+            r#"config.toml:7:1: project[0].each_address: unknown key `each_address` in [[project]]; it belongs in [defaults] or [[project.environment]] (project "shop")"#
         ]],
     );
 }

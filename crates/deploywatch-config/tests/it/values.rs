@@ -27,6 +27,7 @@ fn the_spec_example_parses_with_every_value() {
         idle_interval: secs(300),
         timeout: secs(10),
         confirm: 2,
+        each_address: false,
     };
     let expected = Config {
         source: PathBuf::from("/etc/deploywatch.toml"),
@@ -132,6 +133,7 @@ fn environment_overrides_beat_defaults_which_beat_built_ins() {
             idle_interval: secs(60),
             timeout: secs(3),
             confirm: 4,
+            each_address: false,
         }
     );
     let production = &config.projects[0].environments[0];
@@ -146,6 +148,7 @@ fn environment_overrides_beat_defaults_which_beat_built_ins() {
             idle_interval: secs(60),
             timeout: secs(3),
             confirm: 1,
+            each_address: false,
         }
     );
 }
@@ -372,4 +375,31 @@ fn to_toml_of_an_empty_config_parses_back_empty() {
     let config = parse_str("").unwrap();
     let text = to_toml(&config);
     assert_eq!(parse_str(&text).unwrap(), config);
+}
+
+#[test]
+fn each_address_is_a_setting_defaults_and_environments_can_set() {
+    // Off by default; `[defaults]` turns it on for every environment; one environment turns it
+    // off again.
+    let config = parse_str(BASE).unwrap();
+    assert!(!config.defaults.each_address);
+    let text = in_defaults("each_address = true");
+    let text = format!("{text}each_address = false\n");
+    let config = parse_str(&text).unwrap();
+    assert!(config.defaults.each_address);
+    let [production, staging] = &config.projects[0].environments[..] else {
+        panic!("two environments")
+    };
+    assert!(production.settings.each_address);
+    assert!(!staging.settings.each_address);
+    // It round-trips through to_toml: written in [defaults] and as the one override.
+    let rendered = to_toml(&config);
+    assert!(rendered.contains("each_address = true"), "{rendered}");
+    assert!(rendered.contains("each_address = false"), "{rendered}");
+    let mut again = parse_str(&rendered).unwrap();
+    again.source = config.source.clone();
+    assert_eq!(again, config);
+    // Off everywhere: not written at all.
+    let rendered = to_toml(&parse_str(BASE).unwrap());
+    assert!(!rendered.contains("each_address"), "{rendered}");
 }

@@ -75,19 +75,28 @@ async fn the_probe_reads_every_format() {
     }
     check(Format::Unknown, None).await;
     check(Format::HtmlErrorPage, None).await;
-    let custom = Format::Raw {
+    // A key at any depth that names a revision is found without configuration …
+    let nested = Format::Raw {
         content_type: "application/json".into(),
         body: r#"{"meta": {"rev": "{sha}"}}"#.into(),
     };
+    check(nested, auto()).await;
+    // … one whose name says nothing about a commit needs a pointer.
+    let custom = Format::Raw {
+        content_type: "application/json".into(),
+        body: r#"{"meta": {"x": "{sha}"}}"#.into(),
+    };
     check(custom.clone(), None).await;
     let pointer = Locator {
-        sha_pointer: Some("/meta/rev".into()),
+        sha_pointer: Some("/meta/x".into()),
         sha_header: None,
+        ..Locator::default()
     };
     check(custom, Some(pointer)).await;
     let header = Locator {
         sha_pointer: None,
         sha_header: Some("X-Build".into()),
+        ..Locator::default()
     };
     check(Format::HeaderNamed("X-Build"), Some(header)).await;
     let null = Format::Raw {
@@ -176,7 +185,7 @@ async fn the_probe_sees_outages_hangs_and_stale_frontends() {
     let hung = p.health(&env.health_url()).await;
     assert!(
         matches!(
-            hung.outcome,
+            hung.http.outcome,
             HttpOutcome::Failed(TransportFailure::Timeout { .. })
         ),
         "{hung:?}"
@@ -218,7 +227,11 @@ async fn the_probe_finds_images_in_the_registry() {
     let check = |tag: String| {
         let p = p.clone();
         let reference = format!("{}/acme/shop:{tag}", registry.host());
-        async move { p.image(&reference).await.outcome }
+        async move {
+            p.image(&reference, &deploywatch_probe::RegistryAuth::anonymous())
+                .await
+                .outcome
+        }
     };
     assert_eq!(check(pushed).await, ImageOutcome::Present);
     assert_eq!(check(lost).await, ImageOutcome::Missing);

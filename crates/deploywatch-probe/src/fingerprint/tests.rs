@@ -85,6 +85,7 @@ fn located(
     let locator = Locator {
         sha_pointer: pointer.map(str::to_string),
         sha_header: header.map(str::to_string),
+        ..Locator::default()
     };
     want.assert_eq(&render(
         "application/json",
@@ -182,7 +183,7 @@ fn well_known_endpoints() {
     json(
         r#"{"git": {"commit": {"id": {"describe": "v1"}}}}"#,
         expect![[
-            r#"error: JSON field `git.commit.id` is an object without a `full` or `abbrev` string"#
+            r#"error: JSON field `git.commit.id` is an object without a `full` or `abbrev` string; JSON field `git.commit.id.describe` is "v1", which contains no git SHA"#
         ]],
     );
     // /api/build-info with everything.
@@ -222,7 +223,7 @@ fn unusable_values_say_what_was_found() {
     );
     json(
         r#"{"commit": {"id": "abc1234"}}"#,
-        expect!["error: JSON field `commit` is an object, not a git SHA"],
+        expect!["abc1234 from JSON /commit/id"],
     );
     json(
         r#"{"sha": "v1.2"}"#,
@@ -231,7 +232,7 @@ fn unusable_values_say_what_was_found() {
     json(
         r#"{"version": "1.4.2"}"#,
         expect![[
-            r#"error: no git SHA in the JSON fields git_sha, sha, commit, commit_sha, git_commit, revision, gitCommit, commitSha, git.commit.id, build.git_sha, version and no SHA in an X-Git-Sha, X-Commit-Sha, X-Release or X-Version header; its keys are: "version"; JSON field `version` is "1.4.2", which does not end in a git SHA"#
+            r#"error: no git SHA in the JSON fields git_sha, sha, commit, commit_sha, git_commit, revision, gitCommit, commitSha, git.commit.id, build.git_sha, version and no SHA in an X-Git-Sha, X-Commit-Sha, X-Release or X-Version header; its keys are: "version"; JSON field `version` is "1.4.2", which contains no git SHA"#
         ]],
     );
     json(
@@ -266,7 +267,7 @@ fn unusable_values_say_what_was_found() {
     json(
         r#"{"git_sha": "unknown", "version": "2.0.0"}"#,
         expect![[
-            r#"error: JSON field `git_sha` is "unknown", not a git SHA; JSON field `version` is "2.0.0", which does not end in a git SHA"#
+            r#"error: JSON field `git_sha` is "unknown", not a git SHA; JSON field `version` is "2.0.0", which contains no git SHA"#
         ]],
     );
 }
@@ -314,7 +315,7 @@ fn headers_in_spec_order() {
         &[("X-Version", "2.0.0")],
         "",
         expect![[
-            r#"error: the body is empty and no SHA in an X-Git-Sha, X-Commit-Sha, X-Release or X-Version header; header X-Version is "2.0.0", which does not end in a git SHA"#
+            r#"error: the body is empty and no SHA in an X-Git-Sha, X-Commit-Sha, X-Release or X-Version header; header X-Version is "2.0.0", which contains no git SHA"#
         ]],
     );
     with_headers(

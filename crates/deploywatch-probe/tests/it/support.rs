@@ -18,6 +18,8 @@ pub struct Request {
     /// Path and query, as sent.
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The body, read by its `Content-Length` (a registry's token `POST`).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -135,10 +137,23 @@ async fn serve_connection(
                 headers.push((k.trim().to_string(), v.trim().to_string()));
             }
         }
+        let length = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length.min(1024 * 1024)];
+        if tokio::io::AsyncReadExt::read_exact(&mut read, &mut body)
+            .await
+            .is_err()
+        {
+            return;
+        }
         let request = Request {
             method,
             target,
             headers,
+            body,
         };
         log.lock().unwrap().push(request.clone());
         let close = request

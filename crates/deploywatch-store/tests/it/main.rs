@@ -3,6 +3,7 @@
 mod checks;
 mod ci;
 mod crash;
+mod disk;
 mod history;
 mod incidents;
 mod lag_etag;
