@@ -88,7 +88,10 @@ pub fn parse_fingerprint(
 pub(crate) fn meta_fingerprint(page: &Page) -> Option<Fingerprint> {
     let mut found = Findings::default();
     html_candidates(page, &Known::default(), &mut found);
-    let (best, confidence) = rank::choose(found.candidates)?;
+    // Two page fingerprints that disagree say nothing usable about the page's build.
+    let rank::Choice::Chosen(best, confidence) = rank::choose(found.candidates) else {
+        return None;
+    };
     Some(Fingerprint {
         sha: best.sha,
         source: best.source,
@@ -148,10 +151,29 @@ fn detected_sha(
         _ => {}
     }
     header_candidates(headers, known, &mut found);
-    let Some((best, confidence)) = rank::choose(std::mem::take(&mut found.candidates)) else {
-        return Err(found.failure(body));
-    };
-    Ok((best.sha, best.source, confidence, best.pin))
+    match rank::choose(std::mem::take(&mut found.candidates)) {
+        rank::Choice::Chosen(best, confidence) => Ok((best.sha, best.source, confidence, best.pin)),
+        rank::Choice::None => Err(found.failure(body)),
+        rank::Choice::Ambiguous(a, b) => {
+            let pin = |c: &Candidate| {
+                c.pin
+                    .as_ref()
+                    .map(|p| format!(" (`{p}`)"))
+                    .unwrap_or_default()
+            };
+            Err(format!(
+                "two fields name different commits with equal weight: {} at {}{} and {} at {}{}; \
+                 Deploywatch does not guess between them — pin the one that is this service's \
+                 build",
+                a.sha.short(),
+                a.source,
+                pin(&a),
+                b.sha.short(),
+                b.source,
+                pin(&b)
+            ))
+        }
+    }
 }
 
 /// A plain-text body: a bare SHA (a `REVISION` file), a Prometheus exposition, or text with
@@ -182,9 +204,18 @@ fn text_candidates(text: &str, known: &Known<'_>, found: &mut Findings) {
                     .to_string(),
             );
         }
-    } else if let Some(sha) = tokens::find_known(text, known) {
+    } else if let Some(sha) = tokens::find_known(text, known)
+        && !is_prose(text)
+    {
         found.candidates.push(plain(sha, true));
     }
+}
+
+/// Text with words in it (`deploying b7c1e2f`, `changes since b7c1e2f`): a commit it mentions
+/// is not, by that alone, the build's own. Version strings (`1.4.2+b7c1e2f`,
+/// `b7c1e2f/1.28.0/Clean/RELEASE`) have no spaces.
+pub(crate) fn is_prose(text: &str) -> bool {
+    text.trim().contains(char::is_whitespace)
 }
 
 /// Response headers, read by their names: SPEC §2's `X-Git-Sha`, `X-Commit-Sha`,
@@ -209,7 +240,9 @@ fn header_candidates(headers: &HeaderMap, known: &Known<'_>, found: &mut Finding
             pin: Some(Pin::Header(display.clone())),
             guess: false,
         };
+        let mention = !matches!(class, KeyClass::Commit | KeyClass::Version) && is_prose(&text);
         if class != KeyClass::NotThisBuild
+            && !mention
             && let Some(sha) = tokens::find_known(&text, known)
         {
             found.candidates.push(candidate(sha, true));
@@ -259,7 +292,13 @@ fn html_candidates(page: &Page, known: &Known<'_>, found: &mut Findings) {
             pin: None,
             guess: false,
         };
+        // `generator` is read by its own rule below (`… version <sha>`); other prose is a
+        // mention.
+        let mention = !matches!(class, KeyClass::Commit | KeyClass::Version)
+            && name != "generator"
+            && is_prose(content);
         if class != KeyClass::NotThisBuild
+            && !mention
             && let Some(sha) = tokens::find_known(content, known)
         {
             found.candidates.push(candidate(sha, true));

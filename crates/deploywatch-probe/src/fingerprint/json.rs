@@ -248,7 +248,11 @@ fn leaf(
     if found.candidates.len() >= MAX_CANDIDATES {
         return;
     }
+    // A known commit counts wherever it is — except inside prose under a name that does not
+    // say commit or version (`"message": "deploying b7c1e2f"`): a mention, not the build.
+    let mention = !matches!(class, KeyClass::Commit | KeyClass::Version) && super::is_prose(text);
     if class != KeyClass::NotThisBuild
+        && !mention
         && let Some(sha) = tokens::find_known(text, known)
     {
         found_pointers.push(pointer(nodes, i));

@@ -37,16 +37,22 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    /// Smaller is better; the last element makes the order total and deterministic.
-    fn rank(&self) -> (u8, u8, Origin, usize, std::cmp::Reverse<usize>, u8) {
+    /// Where the candidate stands by what the answer itself says: its name, where it is, how
+    /// deep, how specific. Smaller is better.
+    fn standing(&self) -> (u8, Origin, usize, std::cmp::Reverse<usize>) {
         (
-            u8::from(!self.known),
             class_rank(self.class),
             self.origin,
             self.depth,
             std::cmp::Reverse(self.specificity),
-            u8::from(self.guess),
         )
+    }
+
+    /// Smaller is better. What the answer says comes first and being a known commit only
+    /// breaks ties: a body whose `git_sha` names an unknown (old) build and that mentions the
+    /// expected SHA elsewhere (a changelog, a queued deploy) must not read as live.
+    fn rank(&self) -> ((u8, Origin, usize, std::cmp::Reverse<usize>), u8, u8) {
+        (self.standing(), u8::from(!self.known), u8::from(self.guess))
     }
 }
 
@@ -66,8 +72,19 @@ fn class_rank(class: KeyClass) -> u8 {
 /// shallow ones, which are searched first).
 pub(crate) const MAX_CANDIDATES: usize = 256;
 
-/// The chosen candidate and how sure the choice is.
-pub(crate) fn choose(mut candidates: Vec<Candidate>) -> Option<(Candidate, Confidence)> {
+/// What the candidates of one answer come to.
+pub(crate) enum Choice {
+    /// No candidate at all.
+    None,
+    /// The best candidate and how sure the choice is.
+    Chosen(Candidate, Confidence),
+    /// Two candidates that stand equally by what the answer says name different commits: no
+    /// choice between them is safe (a wrong one could read as live).
+    Ambiguous(Candidate, Candidate),
+}
+
+/// Chooses the candidate that most clearly names this build's commit.
+pub(crate) fn choose(mut candidates: Vec<Candidate>) -> Choice {
     candidates.retain(|c| c.class != KeyClass::NotThisBuild);
     // Deterministic whatever order the JSON map iterates in: rank, then the longer SHA (a
     // full SHA beside its abbreviation), then the source text.
@@ -77,22 +94,25 @@ pub(crate) fn choose(mut candidates: Vec<Candidate>) -> Option<(Candidate, Confi
             .then_with(|| b.sha.as_str().len().cmp(&a.sha.as_str().len()))
             .then_with(|| a.source.cmp(&b.source))
     });
-    let best = candidates.first()?.clone();
-    let ambiguous = candidates
+    let Some(best) = candidates.first().cloned() else {
+        return Choice::None;
+    };
+    if let Some(rival) = candidates
         .iter()
         .skip(1)
-        .take_while(|c| c.rank() == best.rank())
-        .any(|c| !c.sha.matches(&best.sha));
-    let confidence = if ambiguous {
-        Confidence::Guess
-    } else if best.known {
+        .take_while(|c| c.standing() == best.standing())
+        .find(|c| !c.sha.matches(&best.sha))
+    {
+        return Choice::Ambiguous(best, rival.clone());
+    }
+    let confidence = if best.known {
         Confidence::KnownCommit
     } else if best.guess || best.class != KeyClass::Commit && best.class != KeyClass::Version {
         Confidence::Guess
     } else {
         Confidence::Convention
     };
-    Some((best, confidence))
+    Choice::Chosen(best, confidence)
 }
 
 #[cfg(test)]
@@ -116,17 +136,46 @@ mod tests {
     #[test]
     fn ranking() {
         use KeyClass::*;
-        let pick = |list: Vec<Candidate>| {
-            choose(list).map(|(c, conf)| (c.sha.to_string(), c.source, conf))
+        let pick = |list: Vec<Candidate>| match choose(list) {
+            Choice::Chosen(c, conf) => Some((c.sha.to_string(), c.source, conf)),
+            Choice::Ambiguous(a, b) => Some((
+                format!("{} or {}", a.sha, b.sha),
+                String::new(),
+                Confidence::Guess,
+            )),
+            Choice::None => None,
         };
-        // Known beats a convention; among known, the better name wins.
+        // What the answer says beats being known: a `git_sha` of an unknown build wins over
+        // a known commit mentioned under a vaguer name (a false live otherwise).
         assert_eq!(
             pick(vec![
                 c("aaaaaaa", Commit, false, 0, "a"),
                 c("bbbbbbb", Neutral, true, 3, "b"),
             ]),
+            Some(("aaaaaaa".into(), "a".into(), Confidence::Convention))
+        );
+        assert_eq!(
+            pick(vec![
+                c("aaaaaaa", Commit, false, 0, "top"),
+                c("bbbbbbb", Commit, true, 2, "changelog"),
+            ])
+            .unwrap()
+            .1,
+            "top"
+        );
+        // Known alone lifts a vague name; known breaks a tie of equal standing only when
+        // both name the same commit.
+        assert_eq!(
+            pick(vec![c("bbbbbbb", Neutral, true, 3, "b")]),
             Some(("bbbbbbb".into(), "b".into(), Confidence::KnownCommit))
         );
+        assert!(matches!(
+            choose(vec![
+                c("aaaaaaa", Commit, false, 1, "app"),
+                c("bbbbbbb", Commit, true, 1, "config_repo"),
+            ]),
+            Choice::Ambiguous(..)
+        ));
         // Shallow beats deep; a tie of different SHAs is a guess; a tie of matching SHAs
         // (a full SHA and its abbreviation) is not, and the full one is kept.
         assert_eq!(
@@ -138,15 +187,13 @@ mod tests {
             .1,
             "top"
         );
-        assert_eq!(
-            pick(vec![
+        assert!(matches!(
+            choose(vec![
                 c("aaaaaaa", Commit, false, 0, "x"),
                 c("bbbbbbb", Commit, false, 0, "y"),
-            ])
-            .unwrap()
-            .2,
-            Confidence::Guess
-        );
+            ]),
+            Choice::Ambiguous(..)
+        ));
         assert_eq!(
             pick(vec![
                 c("abcdef1", Commit, false, 0, "abbrev"),

@@ -42,8 +42,21 @@ pub(crate) enum Rule {
     Configured,
 }
 
+/// The length of an MD5 digest and of a UUID without its dashes. Git abbreviates a commit to
+/// as few characters as keep it unique (7 to 12 in practice) or writes it whole (40 for SHA-1,
+/// 64 for SHA-256), never to 32; a 32-hex run inside a value is a hash of something else
+/// (Mattermost's `X-Version-Id: 5.30.0.5.30.1.<md5 of the client config>.false`).
+const DIGEST_LENGTH: usize = 32;
+
 impl Rule {
     fn allows(self, t: &Token<'_>) -> bool {
+        // Only a whole value under a name that says commit (or where the configuration points)
+        // may be 32 hex digits long.
+        if t.hex.len() == DIGEST_LENGTH
+            && !(t.whole && matches!(self, Rule::Commit { .. } | Rule::Configured))
+        {
+            return false;
+        }
         match (self, t.whole) {
             (Rule::Commit { digits }, true) => t.shape != Shape::Digits || digits,
             (Rule::Commit { .. }, false) => t.shape != Shape::Digits,
@@ -319,6 +332,10 @@ mod tests {
                 None,
             ),
             ("550e8400-e29b-41d4-a716-446655440000", None),
+            // Mattermost's X-Version-Id: version, build number, an MD5 of the client config.
+            ("4.7.1.dev.12799cd77e172e8a2eba0f9091ec1471.false", None),
+            ("5.30.0.5.30.1.57fb31b889bf81d99d8af8176d4bbaaa.false", None),
+            ("12799cd77e172e8a2eba0f9091ec1471", None),
         ] {
             assert_eq!(v(text).as_deref(), want, "{text}");
         }
@@ -336,6 +353,33 @@ mod tests {
         assert!(find("087143285", Rule::Configured).is_some());
         assert_eq!(find("ccccccc", Rule::Weak), None);
         assert!(find("v2-ccccccc", Rule::Configured).is_some());
+    }
+
+    #[test]
+    fn digest_length_runs_are_not_commits_inside_values() {
+        let md5 = "57fb31b889bf81d99d8af8176d4bbaaa";
+        let inside = format!("5.30.1.{md5}.false");
+        for rule in [
+            Rule::Commit { digits: true },
+            Rule::Version,
+            Rule::Weak,
+            Rule::Configured,
+        ] {
+            assert_eq!(find(&inside, rule), None, "{rule:?}");
+        }
+        // A whole value where a name says commit, or the configuration points, is taken.
+        assert!(find(md5, Rule::Commit { digits: false }).is_some());
+        assert!(find(md5, Rule::Configured).is_some());
+        assert_eq!(find(md5, Rule::Weak), None);
+        // Commit lengths around it are untouched.
+        assert!(
+            find(
+                "5.30.1.57fb31b889bf81d99d8af8176d4bbaaa12.false",
+                Rule::Version
+            )
+            .is_some()
+        );
+        assert!(find("5.30.1.57fb31b889bf.false", Rule::Version).is_some());
     }
 
     #[test]
