@@ -1,6 +1,7 @@
-//! Real third-party software between Deploywatch and the app: nginx and Varnish, installed
-//! from Debian packages (`scripts/lib.sh` `ensure_infra_packages`), started as child
-//! processes on loopback with temporary configs, and stopped when the handle is dropped.
+//! Real third-party software between Deploywatch and the app: nginx and Varnish, and the CNCF
+//! distribution registry (`docker-registry`) Deploywatch asks for images, installed from Debian
+//! packages (`scripts/lib.sh` `ensure_infra_packages`), started as child processes on loopback
+//! with temporary configs, and stopped when the handle is dropped.
 //!
 //! Readiness is polled (a TCP connect, then one answered HTTP request), never slept for.
 
@@ -285,6 +286,245 @@ impl Varnish {
 impl Drop for Varnish {
     fn drop(&mut self) {
         stop(&mut self.child);
+    }
+}
+
+/// One plain HTTP/1.1 request on loopback with extra headers and a body:
+/// `(status, head, body)`. For pushing images to [`Registry`].
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: e2e\r\n\
+         Connection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+/// The value of header `name` (case-insensitive) in a response head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// `sha256:<hex>` of `bytes`, the digest the registry names blobs and manifests by.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// Docker's `auth` field: base64 of `user:password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+/// The real CNCF distribution registry (`/usr/bin/docker-registry serve`) on a free loopback
+/// port: a temporary config YAML, filesystem storage in a temporary directory, and, when
+/// started with a login, htpasswd Basic auth (a bcrypt file). Killed on drop.
+pub struct Registry {
+    dir: tempfile::TempDir,
+    child: Child,
+    port: u16,
+    /// `Authorization` header value for pushing, when behind htpasswd.
+    authorization: Option<String>,
+}
+
+impl Registry {
+    /// Starts a registry, behind htpasswd for `auth = Some((user, password))`, and returns
+    /// once `/v2/` answers (200 anonymous, 401 behind htpasswd). A port taken between
+    /// choosing and binding it is retried; a registry that never answers fails with its log.
+    pub fn start(auth: Option<(&str, &str)>) -> Registry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth_yaml = match auth {
+            Some((user, password)) => {
+                // Cost 4, the minimum: the registry verifies it on every request.
+                let hash = bcrypt::hash(password, 4).expect("bcrypt");
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("write htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: deploywatch-e2e\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+            None => String::new(),
+        };
+        let binary = PathBuf::from("/usr/bin/docker-registry");
+        let binary = if binary.is_file() {
+            binary
+        } else {
+            self::binary("docker-registry")
+        };
+        let mut last_log = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let config = dir.path().join("config.yml");
+            let config_text = format!(
+                "version: 0.1\n\
+                 log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n\
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: deploywatch-e2e-secret\n\
+                 {auth_yaml}",
+                dir.path().join("storage").display()
+            );
+            std::fs::write(&config, &config_text).expect("write config.yml");
+            let log_path = dir.path().join(format!("registry-{port}.log"));
+            let log = std::fs::File::create(&log_path).expect("log file");
+            let mut child = Command::new(&binary)
+                .arg("serve")
+                .arg(&config)
+                // No REGISTRY_* variable of this environment may override the config.
+                .env_clear()
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("dup log"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run docker-registry ({e}): install docker-registry")
+                });
+            let started = Instant::now();
+            let ready = loop {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break false;
+                }
+                if get(port, "/v2/").is_ok_and(|(code, _, _)| code == 200 || code == 401) {
+                    break true;
+                }
+                if started.elapsed() > START_TIMEOUT {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            };
+            if ready {
+                return Registry {
+                    dir,
+                    child,
+                    port,
+                    authorization: auth.map(|(u, p)| format!("Basic {}", basic_auth(u, p))),
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_log = format!(
+                "--- config.yml\n{config_text}\n--- log\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+        }
+        panic!("docker-registry did not start:\n{last_log}");
+    }
+
+    /// `127.0.0.1:PORT`, the registry part of an image reference.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn send(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        let mut headers = vec![("Content-Type", content_type)];
+        if let Some(a) = &self.authorization {
+            headers.push(("Authorization", a));
+        }
+        let (status, head, text) = request(self.port, method, path, &headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        (status, format!("{head}\n\n{text}"))
+    }
+
+    /// Uploads a blob monolithically (`POST` an upload, `PUT` it with its digest); returns its
+    /// digest and size.
+    fn push_blob(&self, repository: &str, bytes: &[u8]) -> (String, usize) {
+        let digest = sha256_digest(bytes);
+        let (status, answer) = self.send(
+            "POST",
+            &format!("/v2/{repository}/blobs/uploads/"),
+            "application/octet-stream",
+            b"",
+        );
+        assert_eq!(status, 202, "blob upload not started:\n{answer}");
+        let location = header(&answer, "Location").expect("Location of the upload");
+        // Absolute (`http://127.0.0.1:PORT/v2/…`) or a path.
+        let path = match location.find("/v2/") {
+            Some(i) => &location[i..],
+            None => panic!("upload Location {location:?}"),
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (status, answer) = self.send(
+            "PUT",
+            &format!("{path}{sep}digest={digest}"),
+            "application/octet-stream",
+            bytes,
+        );
+        assert_eq!(status, 201, "blob not stored:\n{answer}");
+        (digest, bytes.len())
+    }
+
+    /// Pushes an image (a config blob, one layer, a Docker v2 schema 2 manifest) as
+    /// `repository:tag`; returns the manifest's digest as the registry reports it.
+    pub fn push_image(&self, repository: &str, tag: &str) -> String {
+        const MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+        let (config, config_size) = self.push_blob(
+            repository,
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+        );
+        let (layer, layer_size) = self.push_blob(repository, b"a layer, in spirit");
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MANIFEST}","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{config_size},"digest":"{config}"}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{layer_size},"digest":"{layer}"}}]}}"#
+        );
+        let (status, answer) = self.send(
+            "PUT",
+            &format!("/v2/{repository}/manifests/{tag}"),
+            MANIFEST,
+            manifest.as_bytes(),
+        );
+        assert_eq!(status, 201, "manifest not stored:\n{answer}");
+        let digest = header(&answer, "Docker-Content-Digest")
+            .expect("Docker-Content-Digest")
+            .to_string();
+        assert_eq!(digest, sha256_digest(manifest.as_bytes()));
+        digest
+    }
+
+    /// A directory for `DOCKER_CONFIG` (inside this registry's temporary directory, never the
+    /// test's data directory) whose `config.json` is `config`.
+    pub fn docker_config(&self, name: &str, config: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir docker config");
+        std::fs::write(dir.join("config.json"), config).expect("write config.json");
+        dir
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -291,10 +291,19 @@ fn cascade(obs: &Observations, d: &mut Draft) -> (Verdict, String) {
         Some(img) if img.outcome == ImageOutcome::Missing => Some((
             Verdict::ImageMissing,
             format!(
-                "{} is not in the registry although CI passed for {}: the image push failed \
+                "{} is not in the registry{}: the image was never pushed, or the push failed \
                  silently (e.g. expired registry credentials), so {env} still runs {}",
                 img.reference,
-                expected.short(),
+                match basis {
+                    // Only the branch basis reads CI; a deployment or `--expect` did not.
+                    ExpectedBasis::Branch { .. } =>
+                        format!(" although CI passed for {}", expected.short()),
+                    ExpectedBasis::Deployment { .. } => format!(
+                        " although GitHub reports the deployment of {} successful",
+                        expected.short()
+                    ),
+                    ExpectedBasis::Cli { .. } => String::new(),
+                },
                 live.short()
             ),
         )),

@@ -575,8 +575,24 @@ fn live_sha_differs() {
         "image missing",
         missing,
         Verdict::ImageMissing,
-        "image push failed silently",
+        "although CI passed for b7c1e2f: the image was never pushed, or the push failed silently",
     );
+    let r = check(
+        "image missing with --expect: CI was not read, so the hint does not claim it passed",
+        |o| {
+            missing(o);
+            o.ci_runs = vec![];
+            o.expected = Expected::Known {
+                sha: sha(NEW),
+                basis: ExpectedBasis::Cli {
+                    deadline_passed: true,
+                },
+            };
+        },
+        Verdict::ImageMissing,
+        "is not in the registry: the image was never pushed",
+    );
+    assert!(!r.hint.contains("CI passed"), "{}", r.hint);
     check(
         "image missing comes before deploying",
         |o| {
