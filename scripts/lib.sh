@@ -50,6 +50,7 @@ ensure_infra_packages() {
   ensure_packages docker-registry  # the CNCF distribution registry (probe tests: tests/it/real_registry.rs)
   ensure_packages nginx-light  # nginx: static, proxy, proxy_cache, SPA fallback (tests/e2e/real_infra.rs)
   ensure_packages varnish  # Varnish cache in front of an nginx origin (tests/e2e/real_infra.rs)
+  ensure_packages wrk  # the HTTP floor the scale bench compares verify with (crates/deploywatch-cli/benches/scale.rs)
 }
 
 ensure_node() {

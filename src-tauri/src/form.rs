@@ -170,6 +170,8 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
             desktop: form.desktop_notifications,
             webhook: blank_to_none(&form.webhook),
         },
+        // Not on the form: kept as the file had it.
+        limits: previous.map(|c| c.limits).unwrap_or_default(),
         defaults,
         projects,
     };

@@ -38,8 +38,9 @@ use std::path::Path;
 
 pub use error::{ConfigError, ErrorKind};
 pub use model::{
-    Config, DEFAULT_API_URL, DEFAULT_BRANCH, Environment, Follows, GithubConfig, MAX_REPLICAS,
-    Notifications, Project, RepoRef, Settings, expand_image,
+    Config, DEFAULT_API_URL, DEFAULT_BRANCH, DEFAULT_MAX_CHECKS_PER_HOST,
+    DEFAULT_MAX_CONCURRENT_CHECKS, Environment, Follows, GithubConfig, Limits, MAX_LIMIT,
+    MAX_REPLICAS, Notifications, Project, RepoRef, Settings, expand_image,
 };
 pub use paths::{CONFIG_ENV, DB_ENV, config_path, db_path};
 pub use write::{save, to_toml, write_atomic};

@@ -24,6 +24,8 @@ pub struct Config {
     pub source: PathBuf,
     pub github: GithubConfig,
     pub notifications: Notifications,
+    /// The `[limits]` table: how many checks run at once (process-wide, not per environment).
+    pub limits: Limits,
     /// The `[defaults]` table as written (merged over the built-in defaults). Kept so that
     /// [`crate::to_toml`] can write overrides only where an environment differs.
     pub defaults: Settings,
@@ -72,6 +74,34 @@ impl Default for Notifications {
         Notifications {
             desktop: true,
             webhook: None,
+        }
+    }
+}
+
+/// The default of `[limits] max_concurrent_checks`.
+pub const DEFAULT_MAX_CONCURRENT_CHECKS: u32 = 64;
+/// The default of `[limits] max_checks_per_host`.
+pub const DEFAULT_MAX_CHECKS_PER_HOST: u32 = 8;
+/// The largest value either `[limits]` key accepts.
+pub const MAX_LIMIT: u32 = 4096;
+
+/// The `[limits]` table (an extension of SPEC §5): bounds on the checks one process runs at
+/// once, for `verify` over many environments and each round of the watcher. Both are at least
+/// 1 and at most [`MAX_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Checks in flight at once, over all projects (default 64).
+    pub max_concurrent_checks: u32,
+    /// Checks in flight at once whose build-info URL has the same host and port (default 8),
+    /// so one slow host cannot take every slot.
+    pub max_checks_per_host: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrent_checks: DEFAULT_MAX_CONCURRENT_CHECKS,
+            max_checks_per_host: DEFAULT_MAX_CHECKS_PER_HOST,
         }
     }
 }

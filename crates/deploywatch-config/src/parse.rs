@@ -14,15 +14,16 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use crate::error::{ConfigError, ErrorKind};
 use crate::model::{
-    Config, Environment, Follows, GithubConfig, MAX_REPLICAS, Notifications, Project, RepoRef,
-    Settings,
+    Config, Environment, Follows, GithubConfig, Limits, MAX_LIMIT, MAX_REPLICAS, Notifications,
+    Project, RepoRef, Settings,
 };
 
 /// Longest duration accepted anywhere. Far beyond any sensible setting, and small enough that
 /// adding it to a clock reading can never overflow and panic downstream.
 const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
-const TOP_KEYS: &[&str] = &["github", "defaults", "notifications", "project"];
+const TOP_KEYS: &[&str] = &["github", "defaults", "notifications", "limits", "project"];
+const LIMITS_KEYS: &[&str] = &["max_concurrent_checks", "max_checks_per_host"];
 const GITHUB_KEYS: &[&str] = &["api_url", "client_id"];
 const SETTINGS_KEYS: &[&str] = &[
     "grace",
@@ -68,16 +69,18 @@ enum Scope {
     Github,
     Defaults,
     Notifications,
+    Limits,
     Project,
     Environment,
 }
 
 impl Scope {
-    const ALL: [Scope; 6] = [
+    const ALL: [Scope; 7] = [
         Scope::Top,
         Scope::Github,
         Scope::Defaults,
         Scope::Notifications,
+        Scope::Limits,
         Scope::Project,
         Scope::Environment,
     ];
@@ -88,6 +91,7 @@ impl Scope {
             Scope::Github => GITHUB_KEYS,
             Scope::Defaults => SETTINGS_KEYS,
             Scope::Notifications => NOTIFICATION_KEYS,
+            Scope::Limits => LIMITS_KEYS,
             Scope::Project => PROJECT_KEYS,
             Scope::Environment => ENVIRONMENT_KEYS,
         }
@@ -99,6 +103,7 @@ impl Scope {
             Scope::Github => "[github]",
             Scope::Defaults => "[defaults]",
             Scope::Notifications => "[notifications]",
+            Scope::Limits => "[limits]",
             Scope::Project => "[[project]]",
             Scope::Environment => "[[project.environment]]",
         }
@@ -129,14 +134,21 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         Some(f) => parse_notifications(&f.table()?)?,
         None => Notifications::default(),
     };
+    let limits = match root.get("limits") {
+        Some(f) => parse_limits(&f.table()?)?,
+        None => Limits::default(),
+    };
     let mut projects = Vec::new();
     if let Some(f) = root.get("project") {
-        // Where each project name was first defined, to point at both in the duplicate error.
+        // Where each project name was first defined (byte offset; its line is computed only
+        // for the error, as counting lines for every name is quadratic in a large fleet), to
+        // point at both in the duplicate error.
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, item) in f.tables("[[project]]")?.into_iter().enumerate() {
             let name_at = item.get("name").map_or(item.at, |n| n.at);
             let project = parse_project(item, &defaults)?;
             if let Some(first) = seen.get(&project.name) {
+                let first = doc.locate(*first).0;
                 return Err(doc.error(
                     name_at,
                     Some(format!("project[{i}].name")),
@@ -147,7 +159,7 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
                     ),
                 ));
             }
-            seen.insert(project.name.clone(), doc.locate(name_at).0);
+            seen.insert(project.name.clone(), name_at);
             projects.push(project);
         }
     }
@@ -155,6 +167,7 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         source: source.to_path_buf(),
         github,
         notifications,
+        limits,
         defaults,
         projects,
     })
@@ -182,6 +195,18 @@ fn parse_notifications(t: &Table) -> Result<Notifications, ConfigError> {
         n.webhook = Some(f.url()?.to_owned());
     }
     Ok(n)
+}
+
+fn parse_limits(t: &Table) -> Result<Limits, ConfigError> {
+    t.check_keys(Scope::Limits)?;
+    let mut l = Limits::default();
+    if let Some(f) = t.get("max_concurrent_checks") {
+        l.max_concurrent_checks = f.integer_in(1, Some(MAX_LIMIT), "max_concurrent_checks")?;
+    }
+    if let Some(f) = t.get("max_checks_per_host") {
+        l.max_checks_per_host = f.integer_in(1, Some(MAX_LIMIT), "max_checks_per_host")?;
+    }
+    Ok(l)
 }
 
 /// Reads the settings keys present in `t` over `base` (the built-in defaults for `[defaults]`,
@@ -259,6 +284,7 @@ fn parse_project(t: Table, defaults: &Settings) -> Result<Project, ConfigError> 
             let name_at = item.get("name").map_or(item.at, |n| n.at);
             let env = parse_environment(item, &name, defaults)?;
             if let Some(first) = seen.get(&env.name) {
+                let first = t.doc.locate(*first).0;
                 return Err(t.doc.error(
                     name_at,
                     Some(format!("{}[{i}].name", f.path)),
@@ -270,7 +296,7 @@ fn parse_project(t: Table, defaults: &Settings) -> Result<Project, ConfigError> 
                     ),
                 ));
             }
-            seen.insert(env.name.clone(), t.doc.locate(name_at).0);
+            seen.insert(env.name.clone(), name_at);
             environments.push(env);
         }
     }

@@ -36,6 +36,10 @@ fn render(config: &Config) -> Result<String, toml::ser::Error> {
             desktop: config.notifications.desktop,
             webhook: config.notifications.webhook.as_deref(),
         },
+        limits: (config.limits != crate::Limits::default()).then_some(LimitsDto {
+            max_concurrent_checks: config.limits.max_concurrent_checks,
+            max_checks_per_host: config.limits.max_checks_per_host,
+        }),
         project: config
             .projects
             .iter()
@@ -139,6 +143,9 @@ struct FileDto<'a> {
     github: GithubDto<'a>,
     defaults: SettingsDto,
     notifications: NotificationsDto<'a>,
+    /// Written only when it differs from the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limits: Option<LimitsDto>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     project: Vec<ProjectDto<'a>>,
 }
@@ -148,6 +155,12 @@ struct GithubDto<'a> {
     api_url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LimitsDto {
+    max_concurrent_checks: u32,
+    max_checks_per_host: u32,
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,6 @@
 //! One check of one environment: gather every observation (GitHub, probes, registry), decide,
 //! and record what was seen in the store.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -52,23 +51,19 @@ pub struct Engine {
     pub config: Config,
     pub github: GitHub,
     store: Option<Arc<Mutex<Store>>>,
-    probers: HashMap<(String, String), Prober>,
+    /// One set of HTTP clients (pooled, fresh-connection, per-address) for every environment;
+    /// each check applies its environment's settings per request ([`Engine::prober`]).
+    prober: Prober,
+    /// At most this many checks at once, and this many per host (`[limits]`).
+    pub(crate) limits: crate::limit::Limits,
     /// Where the image check finds registry credentials (never printed: secrets are masked).
     registry: RegistryAuth,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Arc<Engine> {
-        let mut probers = HashMap::new();
-        for p in &opts.config.projects {
-            for e in &p.environments {
-                let settings = ProbeSettings {
-                    timeout: e.settings.timeout,
-                    ..ProbeSettings::default()
-                };
-                probers.insert((p.name.clone(), e.name.clone()), Prober::new(settings));
-            }
-        }
+        let prober = Prober::new(ProbeSettings::default());
+        let limits = crate::limit::Limits::from_config(&opts.config.limits);
         let store = opts.store.map(|s| Arc::new(Mutex::new(s)));
         let registry = crate::registry::registry_auth(&opts.github);
         // ETags live in the database too, so a restarted watcher's first polls are 304s.
@@ -80,7 +75,8 @@ impl Engine {
             config: opts.config,
             github,
             store,
-            probers,
+            prober,
+            limits,
             registry,
         })
     }
@@ -118,6 +114,7 @@ impl Engine {
             runs_error: None,
             fetched_at: now,
             changed: false,
+            recent_heads: Vec::new(),
         };
         match self.github.branch_head(&repo, &project.branch).await {
             Err(e) => snap.head = Err(e.to_string()),
@@ -170,6 +167,11 @@ impl Engine {
                 });
             }
         }
+        // Once per poll (the environments' checks share it), not once per check.
+        snap.recent_heads = self
+            .with_store(|s| s.recent_push_shas(&project.name, &project.branch, RECENT_PUSHES))
+            .and_then(Result::ok)
+            .unwrap_or_default();
         snap.changed = match previous {
             None => true,
             Some(prev) => prev.head_sha() != snap.head_sha() || prev.ci_key() != snap.ci_key(),
@@ -247,11 +249,11 @@ impl Engine {
             }
         };
 
-        let prober = self.prober(project, env);
+        let prober = self.prober(env);
         let locator = Locator {
             sha_pointer: env.sha_pointer.clone(),
             sha_header: env.sha_header.clone(),
-            known_commits: self.known_commits(project, &expected, snapshot),
+            known_commits: self.known_commits(&expected, snapshot),
         };
         let (build_info, health, frontend) = tokio::join!(
             async {
@@ -423,28 +425,20 @@ impl Engine {
         });
     }
 
-    fn prober(&self, project: &Project, env: &Environment) -> Prober {
-        self.probers
-            .get(&(project.name.clone(), env.name.clone()))
-            .cloned()
-            .unwrap_or_else(|| {
-                Prober::new(ProbeSettings {
-                    timeout: env.settings.timeout,
-                    ..ProbeSettings::default()
-                })
-            })
+    /// The engine's prober with this environment's settings: the shared clients, the
+    /// environment's own timeout applied to each of its requests.
+    fn prober(&self, env: &Environment) -> Prober {
+        self.prober.with_settings(ProbeSettings {
+            timeout: env.settings.timeout,
+            ..ProbeSettings::default()
+        })
     }
 
     /// Commits of the project's repository this engine knows: the expected SHA, the previous
-    /// head, the heads of the CI runs read and the recent pushes in the store. Fingerprint
-    /// detection prefers a hex token that is one of these over a lookalike.
-    fn known_commits(
-        &self,
-        project: &Project,
-        expected: &Expected,
-        snapshot: Option<&RepoSnapshot>,
-    ) -> Vec<Sha> {
-        const RECENT_PUSHES: usize = 50;
+    /// head, the heads of the CI runs read and the recent heads the repository poll read from
+    /// the store. Fingerprint detection uses them to break ties and to lift a value nobody
+    /// named; they never outrank a field that names the build's commit.
+    fn known_commits(&self, expected: &Expected, snapshot: Option<&RepoSnapshot>) -> Vec<Sha> {
         let mut known: Vec<Sha> = Vec::new();
         let mut add = |sha: &Sha| {
             if !known.iter().any(|k| k.matches(sha)) {
@@ -464,11 +458,9 @@ impl Engine {
         if let Some(snap) = snapshot {
             snap.runs.iter().for_each(|r| add(&r.head_sha));
         }
-        let recent = self
-            .with_store(|s| s.recent_push_shas(&project.name, &project.branch, RECENT_PUSHES))
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        recent.iter().for_each(&mut add);
+        if let Some(snap) = snapshot {
+            snap.recent_heads.iter().for_each(&mut add);
+        }
         known
     }
 
@@ -481,6 +473,9 @@ impl Engine {
         }
     }
 }
+
+/// How many recent heads of a branch are offered to fingerprint detection as known commits.
+const RECENT_PUSHES: usize = 50;
 
 /// How the warning about reading GitHub without a token starts. Reports keep it in the
 /// database; the desktop app recognises it by this prefix to word its advice for the window.

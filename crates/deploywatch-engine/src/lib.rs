@@ -7,6 +7,7 @@
 
 mod check;
 mod disk;
+mod limit;
 mod notify;
 mod registry;
 mod repo;

@@ -29,6 +29,9 @@ pub struct RepoSnapshot {
     pub fetched_at: DateTime<Utc>,
     /// The head moved or a run changed status since the previous poll.
     pub changed: bool,
+    /// The SHAs recently seen at the head of the branch (from the store), newest first: commits
+    /// of the repository that fingerprint detection may meet. Read once per poll, not per check.
+    pub recent_heads: Vec<Sha>,
 }
 
 impl RepoSnapshot {

@@ -57,11 +57,20 @@ pub async fn verify(
                 snapshots.insert(project.name.clone(), snap);
             }
         }
-        let reports = futures_util::future::join_all(
-            targets
-                .iter()
-                .map(|(p, e)| engine.check(p, e, snapshots.get(&p.name), cli.as_ref())),
-        )
+        // At most `[limits]` checks at once, taking turns across projects (crate::limit).
+        let jobs = targets
+            .iter()
+            .map(|(p, e)| crate::limit::Job {
+                group: project_index(engine, &p.name),
+                host: crate::limit::host_key(&e.build_info_url),
+            })
+            .collect();
+        let (snapshots, cli, targets) = (&snapshots, cli.as_ref(), &targets);
+        let reports = crate::limit::Bounded::new(jobs, engine.limits, |i| async move {
+            let (p, e) = targets[i];
+            (i, engine.check(p, e, snapshots.get(&p.name), cli).await)
+        })
+        .collect()
         .await;
         for report in &reports {
             let previous = engine
@@ -84,4 +93,14 @@ pub async fn verify(
         let now = Instant::now();
         tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
     }
+}
+
+/// The project's position in the config, the fairness group of its environments' checks.
+fn project_index(engine: &Engine, name: &str) -> usize {
+    engine
+        .config
+        .projects
+        .iter()
+        .position(|p| p.name == name)
+        .unwrap_or(0)
 }

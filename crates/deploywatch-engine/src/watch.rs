@@ -3,7 +3,7 @@
 //!
 //! One task owns all state. It sleeps until the earliest due item or a [`Command`], then runs
 //! every due repository poll (one per repository, serving all of its environments) and then
-//! every due environment check concurrently. A change seen by a repository poll (new push, CI
+//! every due environment check concurrently, at most `[limits]` of them at once. A change seen by a repository poll (new push, CI
 //! status change) makes that project's environments due at once and resets their backoff.
 
 use std::sync::Arc;
@@ -247,24 +247,44 @@ impl Watcher {
             if due_envs.is_empty() {
                 continue;
             }
-            let reports = futures_util::future::join_all(due_envs.iter().map(|i| {
-                let slot = &envs[*i];
-                let project = &projects[slot.project];
-                let snapshot = repos
+            // A round of many due environments runs under `[limits]` (at most N checks at once,
+            // per-host limit, projects taking turns), not all at once; each environment's next
+            // check is timed from when its own check finished, so a large round stays spread
+            // out in the rounds after it.
+            let targets: Vec<(usize, usize)> = due_envs
+                .iter()
+                .map(|i| (envs[*i].project, envs[*i].env))
+                .collect();
+            let jobs = targets
+                .iter()
+                .map(|(p, e)| crate::limit::Job {
+                    group: *p,
+                    host: crate::limit::host_key(&projects[*p].environments[*e].build_info_url),
+                })
+                .collect();
+            let (targets, repos_ref, eng) = (&targets, &repos, &*engine);
+            let reports = crate::limit::Bounded::new(jobs, eng.limits, |i| async move {
+                let (pi, ei) = targets[i];
+                let project = &projects[pi];
+                let snapshot = repos_ref
                     .iter()
-                    .find(|r| r.project == slot.project)
+                    .find(|r| r.project == pi)
                     .and_then(|r| r.snapshot.as_ref());
-                engine.check(project, &project.environments[slot.env], snapshot, None)
-            }))
+                let report = eng
+                    .check(project, &project.environments[ei], snapshot, None)
+                    .await;
+                (i, (report, Instant::now()))
+            })
+            .collect()
             .await;
             let mut busy_projects = Vec::new();
-            for (i, report) in due_envs.into_iter().zip(reports) {
+            for (i, (report, finished)) in due_envs.into_iter().zip(reports) {
                 let slot = &mut envs[i];
                 let project = &projects[slot.project];
                 let settings = &project.environments[slot.env].settings;
                 let changed = slot.last.as_ref().is_none_or(|l| differs(l, &report));
                 let delay = slot.backoff.next(changed);
-                slot.due = Instant::now() + delay;
+                slot.due = finished + delay;
                 let next_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 // The SHA an incident is about is the one it opened with; `observe` forgets it
                 // on resolve.

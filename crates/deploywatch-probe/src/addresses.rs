@@ -126,25 +126,77 @@ impl Prober {
     }
 
     /// A client whose resolver answers the URL's host with `ip` only (reqwest keeps the host
-    /// name for `Host` and SNI). It keeps no idle connection: it lives for one probe.
+    /// name for `Host` and SNI). It keeps no idle connection, so every probe opens its own.
+    /// Clients are cached by (host, address) in the shared prober, at most
+    /// [`ADDRESS_CLIENTS`] of them (the oldest built is dropped first): the resolve override
+    /// is the only thing that differs, and the port comes from the URL.
     fn address_client(&self, url: &str, ip: IpAddr) -> Result<reqwest::Client, String> {
-        if let Err(e) = &self.clients {
+        if let Err(e) = self.clients() {
             return Err(e.clone());
         }
+        let name = match url::Url::parse(url.trim()) {
+            Ok(parsed) => match parsed.host() {
+                Some(Host::Domain(name)) => Some(name.to_string()),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let key = (name.clone().unwrap_or_default(), ip);
+        let cache = &self.shared.by_address;
+        if let Some(c) = lock(cache).get(&key) {
+            return Ok(c);
+        }
         let mut builder = crate::client_builder(&self.settings).pool_max_idle_per_host(0);
-        if let Ok(parsed) = url::Url::parse(url.trim())
-            && let Some(Host::Domain(name)) = parsed.host()
-        {
+        if let Some(name) = &name {
             // The port is taken from the URL; the one given here is ignored.
             builder = builder.resolve(name, SocketAddr::new(ip, 0));
         }
-        builder.build().map_err(|e| {
+        let client = builder.build().map_err(|e| {
             format!(
                 "the HTTP client could not be built: {}",
                 fetch::error_chain(&e)
             )
-        })
+        })?;
+        lock(cache).insert(key, client.clone());
+        Ok(client)
     }
+}
+
+/// The most `each_address` clients a prober keeps (one per host name and address).
+pub const ADDRESS_CLIENTS: usize = 256;
+
+/// `each_address` clients by (host name, address); "" for an IP literal URL, which needs no
+/// resolve override. Bounded: inserting beyond [`ADDRESS_CLIENTS`] drops the oldest.
+#[derive(Debug, Default)]
+pub(crate) struct AddressClients {
+    clients: std::collections::HashMap<(String, IpAddr), reqwest::Client>,
+    order: std::collections::VecDeque<(String, IpAddr)>,
+}
+
+impl AddressClients {
+    fn get(&self, key: &(String, IpAddr)) -> Option<reqwest::Client> {
+        self.clients.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: (String, IpAddr), client: reqwest::Client) {
+        if self.clients.insert(key.clone(), client).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > ADDRESS_CLIENTS {
+            if let Some(old) = self.order.pop_front() {
+                self.clients.remove(&old);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.clients.len()
+    }
+}
+
+fn lock(m: &std::sync::Mutex<AddressClients>) -> std::sync::MutexGuard<'_, AddressClients> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Distinct addresses, IPv4 before IPv6, each ascending, at most [`MAX_ADDRESSES`]: the same
@@ -189,5 +241,52 @@ mod tests {
         assert_eq!(capped.len(), MAX_ADDRESSES);
         assert_eq!(capped[0], ip("10.0.0.0"));
         assert_eq!(capped[15], ip("10.0.0.15"));
+    }
+
+    #[test]
+    fn address_clients_are_reused_and_bounded() {
+        let prober = Prober::new(crate::ProbeSettings::default());
+        let ip = |i: u32| IpAddr::from((0x0a00_0000u32 + i).to_be_bytes());
+        prober
+            .address_client("https://shop.example.com/build", ip(1))
+            .unwrap();
+        prober
+            .address_client("https://shop.example.com:8443/other", ip(1))
+            .unwrap();
+        assert_eq!(
+            lock(&prober.shared.by_address).len(),
+            1,
+            "same host and address"
+        );
+        let shared = prober.with_settings(crate::ProbeSettings {
+            timeout: std::time::Duration::from_secs(1),
+            ..crate::ProbeSettings::default()
+        });
+        shared
+            .address_client("https://shop.example.com/build", ip(2))
+            .unwrap();
+        assert_eq!(
+            lock(&prober.shared.by_address).len(),
+            2,
+            "one cache per prober"
+        );
+        assert!(
+            shared.shares_clients_with(&prober),
+            "a timeout is per request"
+        );
+        let other = prober.with_settings(crate::ProbeSettings {
+            redirect_limit: 1,
+            ..crate::ProbeSettings::default()
+        });
+        assert!(
+            !other.shares_clients_with(&prober),
+            "a redirect limit is per client"
+        );
+        for i in 0..(ADDRESS_CLIENTS as u32 + 10) {
+            prober
+                .address_client("https://many.example.com/", ip(100 + i))
+                .unwrap();
+        }
+        assert_eq!(lock(&prober.shared.by_address).len(), ADDRESS_CLIENTS);
     }
 }

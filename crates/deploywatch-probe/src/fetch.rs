@@ -40,7 +40,9 @@ pub(crate) async fn get(
     };
     let started = Instant::now();
     let work = async {
+        // The timeout is per request: clients are shared by environments with different ones.
         let mut response = build(&parsed)
+            .timeout(settings.timeout)
             .send()
             .await
             .map_err(|e| classify(e, settings))?;
@@ -88,7 +90,11 @@ pub(crate) async fn status_only(
     build: impl FnOnce(&Url) -> RequestBuilder,
 ) -> Result<(u16, HeaderMap), TransportFailure> {
     let work = async {
-        let response = build(url).send().await.map_err(|e| classify(e, settings))?;
+        let response = build(url)
+            .timeout(settings.timeout)
+            .send()
+            .await
+            .map_err(|e| classify(e, settings))?;
         // Dropping the response unread closes (or frees) the connection; the body is not
         // wanted and could be large.
         Ok((response.status().as_u16(), response.headers().clone()))

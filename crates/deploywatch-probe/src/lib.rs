@@ -15,6 +15,7 @@ mod health;
 mod html;
 mod registry;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deploywatch_core::{
@@ -84,13 +85,28 @@ pub fn expand_image(template: &str, sha: &Sha) -> String {
         .replace("{sha}", sha.as_str())
 }
 
-/// Makes the probes. Owns its HTTP clients; cloning is cheap and shares them.
+/// Makes the probes. Cloning is cheap; clones and [`Prober::with_settings`] share the HTTP
+/// clients (and so their connection pools and TLS configuration).
+///
+/// The clients carry only what cannot be set per request (the User-Agent, the redirect
+/// limit, HTTP/1 only, pooling or not); the timeout and the body cap travel with the prober's
+/// [`ProbeSettings`] and are applied to each request, so one set of clients serves every
+/// environment whatever its `timeout`.
 #[derive(Clone, Debug)]
 pub struct Prober {
     settings: ProbeSettings,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The redirect limit the clients were built with.
+    redirect_limit: usize,
     /// `Err` only if the TLS stack could not be initialised; every probe then reports it as a
     /// transport failure instead of panicking at construction.
     clients: Result<Clients, String>,
+    /// `each_address` clients, one per (host, address), reused across checks (bounded).
+    by_address: Mutex<addresses::AddressClients>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,7 +119,7 @@ struct Clients {
 }
 
 impl Prober {
-    /// A prober applying `settings` to every request.
+    /// A prober applying `settings` to every request, with new clients.
     pub fn new(settings: ProbeSettings) -> Prober {
         let clients = build_client(&settings, true).and_then(|pooled| {
             Ok(Clients {
@@ -111,7 +127,37 @@ impl Prober {
                 fresh: build_client(&settings, false)?,
             })
         });
-        Prober { settings, clients }
+        Prober {
+            shared: Arc::new(Shared {
+                redirect_limit: settings.redirect_limit,
+                clients,
+                by_address: Mutex::new(addresses::AddressClients::default()),
+            }),
+            settings,
+        }
+    }
+
+    /// A prober applying `settings` that shares this one's clients: only a different
+    /// redirect limit (a client setting) builds new ones. The timeout and body cap are
+    /// per request, so one engine-wide prober serves every environment's own `timeout`.
+    pub fn with_settings(&self, settings: ProbeSettings) -> Prober {
+        if settings.redirect_limit == self.shared.redirect_limit {
+            Prober {
+                settings,
+                shared: self.shared.clone(),
+            }
+        } else {
+            Prober::new(settings)
+        }
+    }
+
+    /// Whether two probers use the same clients (same pools).
+    pub fn shares_clients_with(&self, other: &Prober) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    fn clients(&self) -> &Result<Clients, String> {
+        &self.shared.clients
     }
 
     /// The settings this prober applies.
@@ -144,7 +190,7 @@ impl Prober {
     /// `ok`): the service's own status, its components and its disk. What it means is decided
     /// elsewhere.
     pub async fn health(&self, url: &str) -> deploywatch_core::HealthProbe {
-        let clients = match &self.clients {
+        let clients = match self.clients() {
             Ok(c) => c,
             Err(e) => return deploywatch_core::HealthProbe::unread(client_failure(url, e)),
         };
@@ -167,7 +213,7 @@ impl Prober {
     /// Fetches the frontend page, reads its own fingerprint from its meta tags, and checks
     /// that every script and stylesheet it references answers 200 (SPEC §3 `stale_frontend`).
     pub async fn frontend(&self, url: &str) -> FrontendProbe {
-        match &self.clients {
+        match self.clients() {
             Ok(c) => frontend::probe(&c.pooled, &self.settings, url).await,
             Err(e) => FrontendProbe {
                 http: client_failure(url, e),
@@ -184,7 +230,7 @@ impl Prober {
     /// `Unauthorized` when credentials are needed or refused, `Error` when the registry cannot
     /// say (unreachable, a broken answer, a bad reference).
     pub async fn image(&self, reference: &str, auth: &RegistryAuth) -> ImageCheck {
-        match &self.clients {
+        match self.clients() {
             Ok(c) => registry::check(&c.pooled, &self.settings, reference, auth).await,
             Err(e) => ImageCheck {
                 reference: reference.to_string(),
@@ -202,7 +248,7 @@ impl Prober {
         locator: &Locator,
         variant: Variant,
     ) -> BuildInfoProbe {
-        let clients = match &self.clients {
+        let clients = match self.clients() {
             Ok(c) => c,
             Err(e) => {
                 return BuildInfoProbe {
@@ -274,12 +320,11 @@ enum Variant {
     CacheBust,
 }
 
-/// Every client's common settings: User-Agent, timeouts, redirect limit, HTTP/1.1.
+/// Every client's common settings: User-Agent, redirect limit, HTTP/1.1. No timeout: each
+/// request carries its own (`fetch`), the environment's, covering connecting too.
 pub(crate) fn client_builder(settings: &ProbeSettings) -> reqwest::ClientBuilder {
     Client::builder()
         .user_agent(user_agent())
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::limited(settings.redirect_limit))
         // HTTP/2 would multiplex replica probes onto one connection, and so onto one replica.
         .http1_only()

@@ -103,7 +103,7 @@ fn unknown_keys_without_a_close_match_list_the_valid_ones() {
     check(
         "[frobnicate]\n",
         expect![[
-            r#"config.toml:1:2: frobnicate: unknown key `frobnicate`; expected one of: github, defaults, notifications, project"#
+            r#"config.toml:1:2: frobnicate: unknown key `frobnicate`; expected one of: github, defaults, notifications, limits, project"#
         ]],
     );
     check(
@@ -638,5 +638,37 @@ fn each_address_must_be_a_boolean_and_names_file_line_key() {
         expect![[
             r#"config.toml:7:1: project[0].each_address: unknown key `each_address` in [[project]]; it belongs in [defaults] or [[project.environment]] (project "shop")"#
         ]],
+    );
+}
+
+#[test]
+fn limits_are_checked_and_name_file_line_key() {
+    check(
+        &format!("[limits]\nmax_concurrent_checks = 0\n{BASE}"),
+        expect![
+            "config.toml:2:1: limits.max_concurrent_checks: max_concurrent_checks must be between 1 and 4096, got 0"
+        ],
+    );
+    check(
+        &format!("[limits]\nmax_checks_per_host = 5000\n{BASE}"),
+        expect![
+            "config.toml:2:1: limits.max_checks_per_host: max_checks_per_host must be between 1 and 4096, got 5000"
+        ],
+    );
+    check(
+        &format!("[limits]\nmax_checks_per_host = \"8\"\n{BASE}"),
+        expect!["config.toml:2:1: limits.max_checks_per_host: expected an integer, found a string"],
+    );
+    check(
+        &format!("[limits]\nmax_concurent_checks = 8\n{BASE}"),
+        expect![
+            "config.toml:2:1: limits.max_concurent_checks: unknown key `max_concurent_checks`; did you mean `max_concurrent_checks`?"
+        ],
+    );
+    check(
+        &in_defaults("max_concurrent_checks = 8"),
+        expect![
+            "config.toml:2:1: defaults.max_concurrent_checks: unknown key `max_concurrent_checks` in [defaults]; it belongs in [limits]"
+        ],
     );
 }

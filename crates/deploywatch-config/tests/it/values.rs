@@ -39,6 +39,7 @@ fn the_spec_example_parses_with_every_value() {
             desktop: true,
             webhook: Some("https://hooks.slack.com/services/...".into()),
         },
+        limits: deploywatch_config::Limits::default(),
         defaults,
         projects: vec![Project {
             name: "shop".into(),
@@ -402,4 +403,25 @@ fn each_address_is_a_setting_defaults_and_environments_can_set() {
     // Off everywhere: not written at all.
     let rendered = to_toml(&parse_str(BASE).unwrap());
     assert!(!rendered.contains("each_address"), "{rendered}");
+}
+
+#[test]
+fn limits_default_parse_and_round_trip() {
+    let plain = crate::parse_str(crate::BASE).unwrap();
+    assert_eq!(plain.limits, deploywatch_config::Limits::default());
+    assert_eq!(plain.limits.max_concurrent_checks, 64);
+    assert_eq!(plain.limits.max_checks_per_host, 8);
+    assert!(
+        !deploywatch_config::to_toml(&plain).contains("[limits]"),
+        "default limits are not written"
+    );
+    let text = format!(
+        "[limits]\nmax_concurrent_checks = 200\nmax_checks_per_host = 16\n{}",
+        crate::BASE
+    );
+    let set = crate::parse_str(&text).unwrap();
+    assert_eq!(set.limits.max_concurrent_checks, 200);
+    assert_eq!(set.limits.max_checks_per_host, 16);
+    let again = crate::parse_str(&deploywatch_config::to_toml(&set)).unwrap();
+    assert_eq!(again.limits, set.limits);
 }
