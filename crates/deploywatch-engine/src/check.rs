@@ -115,9 +115,29 @@ impl Engine {
             fetched_at: now,
             changed: false,
             recent_heads: Vec::new(),
+            stale: None,
         };
         match self.github.branch_head(&repo, &project.branch).await {
-            Err(e) => snap.head = Err(e.to_string()),
+            Err(e) => match previous.filter(|p| e.is_transient() && p.head.is_ok()) {
+                // GitHub cannot answer now: keep comparing with the head last read, saying so,
+                // instead of making every environment of the project unverifiable at once.
+                Some(prev) => {
+                    let read_at = prev.stale.as_ref().map_or(prev.fetched_at, |s| s.read_at);
+                    tracing::info!(
+                        "{}: {e}; comparing with the head read at {read_at}",
+                        project.name
+                    );
+                    return RepoSnapshot {
+                        changed: false,
+                        stale: Some(crate::repo::StaleHead {
+                            reason: e.to_string(),
+                            read_at,
+                        }),
+                        ..prev.clone()
+                    };
+                }
+                None => snap.head = Err(e.to_string()),
+            },
             Ok(polled) => {
                 let head = polled.value;
                 let commit_date = head.committed_at.unwrap_or(now).min(now);
@@ -158,7 +178,17 @@ impl Engine {
                     .await
                 {
                     Ok(runs) => snap.runs = runs.value,
-                    Err(e) => snap.runs_error = Some(e.to_string()),
+                    Err(e) => {
+                        // Runs read earlier for the same head stay the best knowledge: without
+                        // them a transient failure would read as "no CI run" (ci_missing).
+                        if e.is_transient()
+                            && let Some(prev) = previous
+                            && prev.head_sha() == Some(&head.sha)
+                        {
+                            snap.runs = prev.runs.clone();
+                        }
+                        snap.runs_error = Some(e.to_string());
+                    }
                 }
                 self.with_store(|s| {
                     for run in &snap.runs {
@@ -230,6 +260,14 @@ impl Engine {
                         ci_runs = s.runs.clone();
                         if let Some(err) = &s.runs_error {
                             notes.push(format!("CI runs could not be read: {err}"));
+                        }
+                        if let Some(stale) = &s.stale {
+                            notes.push(format!(
+                                "{}; the expected SHA is the head of {} read at {} UTC",
+                                stale.reason,
+                                project.branch,
+                                stale.read_at.format("%Y-%m-%d %H:%M:%S")
+                            ));
                         }
                         Expected::Known {
                             sha: head.sha.clone(),

@@ -18,6 +18,6 @@ pub use check::{CliExpect, Engine, EngineOptions, NO_TOKEN_WARNING, Selection};
 pub use disk::{DISK_LOW_KIND, DISK_RECOVERED_KIND};
 pub use notify::{Notice, Notifier, OpenReportHook};
 pub use registry::registry_auth;
-pub use repo::{Head, RepoSnapshot};
+pub use repo::{Head, RepoSnapshot, StaleHead};
 pub use verify::verify;
 pub use watch::{Command, WatchEvent, Watcher};

@@ -32,6 +32,18 @@ pub struct RepoSnapshot {
     /// The SHAs recently seen at the head of the branch (from the store), newest first: commits
     /// of the repository that fingerprint detection may meet. Read once per poll, not per check.
     pub recent_heads: Vec<Sha>,
+    /// GitHub failed transiently on this poll and the head (and runs) are those of an earlier
+    /// one: why, and when they were read.
+    pub stale: Option<StaleHead>,
+}
+
+/// The last head read, kept through a transient GitHub failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StaleHead {
+    /// What GitHub did this time, in words ("GitHub is unreachable: …").
+    pub reason: String,
+    /// When the kept head was read.
+    pub read_at: DateTime<Utc>,
 }
 
 impl RepoSnapshot {

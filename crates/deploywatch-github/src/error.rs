@@ -43,6 +43,26 @@ pub enum GitHubError {
     Keyring(String),
 }
 
+impl GitHubError {
+    /// GitHub cannot answer *now* (unreachable, rate-limited, a 5xx, a proxy's error page), as
+    /// opposed to an answer that will stay the same until someone acts (a bad token, a missing
+    /// branch, a refused scope). A watcher keeps comparing with the last head it read through
+    /// a transient failure instead of declaring every environment unverifiable.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GitHubError::RateLimited { .. }
+            | GitHubError::Unreachable(_)
+            | GitHubError::Decode(_) => true,
+            GitHubError::Unexpected { status, .. } => *status >= 500 || *status == 429,
+            GitHubError::Unauthorized
+            | GitHubError::Forbidden(_)
+            | GitHubError::NotFound { .. }
+            | GitHubError::Setup(_)
+            | GitHubError::Keyring(_) => false,
+        }
+    }
+}
+
 /// Why a device-flow sign-in (RFC 8628) ended without a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceFlowError {
