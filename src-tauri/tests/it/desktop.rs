@@ -182,6 +182,23 @@ impl TrayHost {
 
     /// Clicks the entry whose label starts with `label`, as a panel does.
     pub fn click(&self, label: &str) {
+        self.send_click(label)
+            .unwrap_or_else(|e| panic!("clicking {label:?}: {e}"));
+    }
+
+    /// Clicks an entry that ends the app (Quit): the app may leave the bus before it answers
+    /// the click, which is then `NoReply` — the click's effect, not a failure. The caller checks
+    /// that the process ended.
+    pub fn click_to_exit(&self, label: &str) {
+        match self.send_click(label) {
+            Ok(()) => {}
+            Err(zbus::Error::MethodError(name, _, _))
+                if name.as_str() == "org.freedesktop.DBus.Error.NoReply" => {}
+            Err(e) => panic!("clicking {label:?}: {e}"),
+        }
+    }
+
+    fn send_click(&self, label: &str) -> zbus::Result<()> {
         let entry = self.wait_entry(label, Duration::from_secs(15));
         let (bus, _) = self.item(Duration::from_secs(1));
         self.conn
@@ -192,7 +209,7 @@ impl TrayHost {
                 "Event",
                 &(entry.id, "clicked", Value::I32(0), 0u32),
             )
-            .unwrap_or_else(|e| panic!("clicking {label:?}: {e}"));
+            .map(drop)
     }
 }
 

@@ -601,7 +601,7 @@ async fn lifecycle(s: Scenario) {
     assert!(desktop::alive(pid));
 
     // Quit from the tray ends the app.
-    tray.click("Quit");
+    tray.click_to_exit("Quit");
     let start = Instant::now();
     while desktop::alive(pid) {
         assert!(
