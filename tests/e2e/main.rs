@@ -8,6 +8,7 @@
 
 mod harness;
 mod infra;
+mod reports;
 
 mod auth;
 mod demo;

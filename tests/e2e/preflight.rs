@@ -7,7 +7,8 @@ use deploywatch_fleet::SimRegistry;
 
 use crate::harness::{Dw, Scenario, config};
 
-fn git(dir: &Path, args: &[&str]) -> String {
+/// Runs git in `dir` with a fixed identity and no user or system config.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -12,7 +12,7 @@ use axum::{Json, Router, extract::State, routing::post};
 
 use crate::harness::{Dw, config, sha};
 use crate::infra::Nginx;
-use crate::real_registry::{assert_verdict, build_info, check, hint, run_cmd, warnings};
+use crate::reports::{assert_verdict, build_info, check, hint, run_cmd, warnings};
 
 const NO_GITHUB: &str = "http://127.0.0.1:9";
 

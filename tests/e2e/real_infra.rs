@@ -14,67 +14,22 @@ use serde_json::Value;
 
 use crate::harness::{Dw, Run, config, sha};
 use crate::infra::{Nginx, Varnish, free_port, get, has_ipv6_loopback};
+use crate::reports::{assert_verdict, build_info, checks, hint, run_cmd, warnings};
 
 /// GitHub is never asked with `--expect`; this address refuses connections anyway.
 const NO_GITHUB: &str = "http://127.0.0.1:9";
-
-fn build_info(sha: &str) -> String {
-    format!("{{\"git_sha\": \"{sha}\", \"environment\": \"production\"}}\n")
-}
 
 /// `deploywatch verify --expect SHA --json` for one environment at `url` with extra
 /// `[[project.environment]]` lines.
 fn verify(url: &str, env_extra: &str, expect: &str) -> (Run, Value) {
     let dw = Dw::new(&config(NO_GITHUB, "", url, env_extra, ""));
-    verify_with(&dw, dw.command(&["verify", "--expect", expect, "--json"]))
+    verify_with(dw.command(&["verify", "--expect", expect, "--json"]))
 }
 
-fn verify_with(dw: &Dw, mut cmd: Command) -> (Run, Value) {
-    let _ = dw;
-    let started = Instant::now();
-    let out = cmd.output().expect("run deploywatch");
-    let run = Run::new(out, started.elapsed());
+fn verify_with(cmd: Command) -> (Run, Value) {
+    let run = run_cmd(cmd);
     let report = run.report();
     (run, report)
-}
-
-fn checks(report: &Value) -> Vec<(String, bool, String)> {
-    report["checks"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| {
-                    (
-                        c["name"].as_str().unwrap_or_default().to_string(),
-                        c["ok"].as_bool().unwrap_or(false),
-                        c["detail"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn warnings(report: &Value) -> Vec<String> {
-    report["warnings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|w| w.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn hint(report: &Value) -> String {
-    report["hint"].as_str().unwrap_or_default().to_string()
-}
-
-#[track_caller]
-fn assert_verdict(run: &Run, report: &Value, verdict: &str) {
-    assert_eq!(report["verdict"], verdict, "{report:#}\n{run:?}");
-    let code = if verdict == "live" { 0 } else { 1 };
-    assert_eq!(run.code, code, "{run:?}");
 }
 
 /// Polls `port` at `path` until `ok(head)` holds (a cache entry expiring, an origin stopping):
@@ -425,7 +380,7 @@ fn verify_with_private_hosts(
             cmd.env(k, v);
         }
     }
-    Some(verify_with(&dw, cmd))
+    Some(verify_with(cmd))
 }
 
 #[test]

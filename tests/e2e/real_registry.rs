@@ -8,13 +8,13 @@
 //! file under the test's data directory (the SQLite database included).
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Instant;
 
 use serde_json::Value;
 
 use crate::harness::{Dw, Run, config, sha};
 use crate::infra::{Nginx, Registry, basic_auth};
+use crate::preflight::git;
+use crate::reports::{assert_verdict, build_info, check, hint, run_cmd, warnings};
 
 /// GitHub is never asked with `--expect`; this address refuses connections anyway.
 const NO_GITHUB: &str = "http://127.0.0.1:9";
@@ -28,67 +28,6 @@ server {
     root {root};
     location = /api/build-info { default_type application/json; }
 }";
-
-pub(crate) fn build_info(sha: &str) -> String {
-    format!("{{\"git_sha\": \"{sha}\", \"environment\": \"production\"}}\n")
-}
-
-/// Runs `cmd` to completion.
-pub(crate) fn run_cmd(mut cmd: Command) -> Run {
-    let started = Instant::now();
-    let out = cmd.output().expect("run deploywatch");
-    Run::new(out, started.elapsed())
-}
-
-/// `(name, ok, detail)` of every check entry.
-pub(crate) fn checks(report: &Value) -> Vec<(String, bool, String)> {
-    report["checks"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| {
-                    (
-                        c["name"].as_str().unwrap_or_default().to_string(),
-                        c["ok"].as_bool().unwrap_or(false),
-                        c["detail"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The check entry called `name`; fails when there is none.
-#[track_caller]
-pub(crate) fn check(report: &Value, name: &str) -> (bool, String) {
-    checks(report)
-        .into_iter()
-        .find(|c| c.0 == name)
-        .map(|c| (c.1, c.2))
-        .unwrap_or_else(|| panic!("no {name:?} check entry:\n{report:#}"))
-}
-
-pub(crate) fn warnings(report: &Value) -> Vec<String> {
-    report["warnings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|w| w.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn hint(report: &Value) -> String {
-    report["hint"].as_str().unwrap_or_default().to_string()
-}
-
-#[track_caller]
-pub(crate) fn assert_verdict(run: &Run, report: &Value, verdict: &str) {
-    assert_eq!(report["verdict"], verdict, "{report:#}\n{run:?}");
-    let code = if verdict == "live" { 0 } else { 1 };
-    assert_eq!(run.code, code, "{run:?}");
-}
 
 /// One environment (nginx serving OLD) and a project whose image lives in `registry`.
 struct Setup {
@@ -321,27 +260,6 @@ fn htpasswd_registry_without_credentials_is_no_evidence_and_with_them_decides() 
     );
     let refs: Vec<&Run> = runs.iter().collect();
     assert_secrets_stay_put(s.dw.path(), &refs);
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The `image` item of a `preflight --json` run.
