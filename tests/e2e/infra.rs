@@ -66,23 +66,7 @@ fn stop(child: &mut Child) {
 /// One plain HTTP/1.1 GET on loopback: `(status, headers, body)`. For the tests' own requests
 /// (warming a cache, waiting for readiness); Deploywatch makes its own.
 pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: e2e\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, head.to_string(), body.to_string()))
+    request(port, "GET", path, &[], b"")
 }
 
 /// Waits until `port` answers an HTTP request (any status), or panics with `log()`.
@@ -290,7 +274,7 @@ impl Drop for Varnish {
 }
 
 /// One plain HTTP/1.1 request on loopback with extra headers and a body:
-/// `(status, head, body)`. For pushing images to [`Registry`].
+/// `(status, head, body)`. For pushing images to [`Registry`], and [`get`].
 fn request(
     port: u16,
     method: &str,
