@@ -650,45 +650,10 @@ fn disk_of(
         // The configured path is missing: the component's status says so; no figures.
         return None;
     }
-    let free = bytes(
-        figs,
-        &[
-            "free",
-            "free_bytes",
-            "freebytes",
-            "available",
-            "available_bytes",
-            "avail",
-            "free_space",
-        ],
-    );
-    let total = bytes(
-        figs,
-        &[
-            "total",
-            "total_bytes",
-            "totalbytes",
-            "size",
-            "capacity",
-            "total_space",
-        ],
-    );
-    let threshold = bytes(
-        figs,
-        &["threshold", "threshold_bytes", "thresholdbytes", "min_free"],
-    );
-    let used = number(
-        figs,
-        &[
-            "used_percent",
-            "usedpercent",
-            "percent_used",
-            "used_pct",
-            "usage_percent",
-            "utilization",
-        ],
-    )
-    .or_else(|| match (free, total) {
+    let free = bytes(figs, FREE_KEYS);
+    let total = bytes(figs, TOTAL_KEYS);
+    let threshold = bytes(figs, THRESHOLD_KEYS);
+    let used = number(figs, USED_PERCENT_KEYS).or_else(|| match (free, total) {
         (Some(f), Some(t)) if t > 0 && f <= t => Some((t - f) as f64 * 100.0 / t as f64),
         _ => None,
     });
@@ -705,30 +670,37 @@ fn disk_of(
 /// Whether an object carries disk figures at all.
 fn figures(map: &Map<String, Value>) -> bool {
     let has = |keys: &[&str]| number(map, keys).is_some();
-    (has(&[
-        "free",
-        "free_bytes",
-        "freebytes",
-        "available",
-        "available_bytes",
-        "avail",
-        "free_space",
-    ]) && has(&[
-        "total",
-        "total_bytes",
-        "totalbytes",
-        "size",
-        "capacity",
-        "total_space",
-    ])) || has(&[
-        "used_percent",
-        "usedpercent",
-        "percent_used",
-        "used_pct",
-        "usage_percent",
-        "utilization",
-    ])
+    (has(FREE_KEYS) && has(TOTAL_KEYS)) || has(USED_PERCENT_KEYS)
 }
+
+/// The names services give a disk's figures (Spring Boot's `free`/`total`/`threshold`, and
+/// the spellings of other health formats).
+const FREE_KEYS: &[&str] = &[
+    "free",
+    "free_bytes",
+    "freebytes",
+    "available",
+    "available_bytes",
+    "avail",
+    "free_space",
+];
+const TOTAL_KEYS: &[&str] = &[
+    "total",
+    "total_bytes",
+    "totalbytes",
+    "size",
+    "capacity",
+    "total_space",
+];
+const THRESHOLD_KEYS: &[&str] = &["threshold", "threshold_bytes", "thresholdbytes", "min_free"];
+const USED_PERCENT_KEYS: &[&str] = &[
+    "used_percent",
+    "usedpercent",
+    "percent_used",
+    "used_pct",
+    "usage_percent",
+    "utilization",
+];
 
 /// An IETF observation of a disk: `disk:utilization` in `percent` (or `%`), or
 /// `disk:free`/`disk:available` in a byte unit.
