@@ -725,6 +725,47 @@ fn assets_must_be_what_the_page_asks_for() {
     );
 }
 
+/// A build-info URL that answers the page (an SPA fallback catching `/api/build-info`) reads
+/// the frontend's SHA: live, but the report says the SHA may say nothing about the backend.
+#[test]
+fn build_info_answered_by_an_html_page_is_flagged() {
+    let html_probe = |live: &str| {
+        let mut p = probe(live);
+        if let Ok(fp) = &mut p.fingerprint {
+            fp.source = "HTML <meta name=\"build-sha\">".into();
+        }
+        p
+    };
+    let r = check(
+        "build-info is an HTML page while a frontend is configured",
+        |o| {
+            o.build_info = vec![html_probe(NEW)];
+            o.frontend = Some(frontend(Some(NEW), &[], "no-cache"));
+        },
+        Verdict::Live,
+        "",
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("answered an HTML page")
+                && w.contains("says nothing about the backend")),
+        "{:?}",
+        r.warnings
+    );
+    let r = check(
+        "a JSON build-info beside the same frontend is not flagged",
+        |o| o.frontend = Some(frontend(Some(NEW), &[], "no-cache")),
+        Verdict::Live,
+        "",
+    );
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("HTML page")),
+        "{:?}",
+        r.warnings
+    );
+}
+
 /// The cache-busting probe is an entry of the checklist, and when the origin behind a cache
 /// fails while the cache keeps answering, the verdict is `down` with that cause.
 #[test]
