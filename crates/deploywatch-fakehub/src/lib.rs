@@ -4,7 +4,8 @@
 //! Every REST body starts as the official example from GitHub's OpenAPI description (see
 //! `examples.rs` and `scripts/extract-examples.mjs`); the fake only patches the values it
 //! controls. Around the bodies it behaves like GitHub where clients depend on it: strong
-//! `ETag`s and `304 Not Modified` for a matching `If-None-Match` (free of rate limit), the
+//! `ETag`s and `304 Not Modified` for a matching `If-None-Match` (free of rate limit when the
+//! request is authorised, charged like any other when it is not), the
 //! `X-RateLimit-*` headers and a `403` when the primary limit runs out, `429` + `Retry-After`
 //! for a secondary limit, `401 Bad credentials` when a token is required, and the API served
 //! both at the root (like api.github.com) and under `/api/v3` (like GitHub Enterprise Server).
@@ -395,8 +396,9 @@ impl FakeHub {
         }
     }
 
-    /// Sets the primary rate limit. Every answer carries `X-RateLimit-*`; each answer other than
-    /// a 304 (and `/rate_limit`, which GitHub does not count) uses one; at zero the API answers
+    /// Sets the primary rate limit. Every answer carries `X-RateLimit-*`; each answer uses one
+    /// except a 304 to an authorised request and `/rate_limit` (GitHub counts neither); at zero
+    /// the API answers
     /// 403 with GitHub's message until `reset`, when a full window starts again.
     pub fn set_rate_limit(&self, limit: u32, remaining: u32, reset: DateTime<Utc>) {
         self.lock().rate = RateLimit {

@@ -264,7 +264,9 @@ fn bearer_matches(headers: &HeaderMap, required: Option<&str>) -> bool {
 }
 
 /// Adds the ETag and rate-limit headers, answers `304` to a matching `If-None-Match`, and
-/// charges the rate limit for anything else when `counts`.
+/// charges the rate limit when `counts`: for every answer but a `304` to an authorised request
+/// (GitHub: a conditional request is free only "if a 304 response is returned and the request
+/// was made while correctly authorized with an Authorization header").
 fn finish(
     state: &mut State,
     answer: Answer,
@@ -276,7 +278,8 @@ fn finish(
     let not_modified = answer.status == StatusCode::OK
         && header_str(request_headers, header::IF_NONE_MATCH)
             .is_some_and(|inm| etag_matches(inm, &etag));
-    if counts && !not_modified {
+    let authorised = request_headers.contains_key(header::AUTHORIZATION);
+    if counts && !(not_modified && authorised) {
         state.rate.remaining = state.rate.remaining.saturating_sub(1);
     }
     let mut response = if not_modified {

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::etag::{EtagCache, MemoryEtagCache};
-use crate::rate::{RateGate, RateState};
+use crate::rate::{RateGate, RateState, Refusal};
 use crate::repo::{ApiBase, RepoRef};
 use crate::wire;
 use crate::{GitHubError, Token};
@@ -91,10 +91,71 @@ pub struct GitHub {
     timeout: Duration,
 }
 
-#[derive(Default)]
+/// At most this many requests to GitHub at once, whatever the number of repositories polled
+/// together: GitHub's secondary limits punish bursts of concurrent requests.
+const MAX_CONCURRENT: usize = 8;
+
 struct Shared {
     gate: Mutex<RateGate>,
     requests: AtomicU64,
+    /// Woken whenever a request's unit of the quota is settled (answer or abandon), for
+    /// requests waiting while the quota is being learned.
+    settled: tokio::sync::Notify,
+    slots: tokio::sync::Semaphore,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            gate: Mutex::default(),
+            requests: AtomicU64::new(0),
+            settled: tokio::sync::Notify::new(),
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT),
+        }
+    }
+}
+
+impl Shared {
+    fn gate(&self) -> MutexGuard<'_, RateGate> {
+        // The gate holds plain numbers; a panic elsewhere cannot leave them inconsistent.
+        self.gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One request's unit of the quota, from admission until its answer is recorded. Dropped
+/// without an answer (transport failure, timeout, the caller gave up), it is given back.
+struct Ticket<'a> {
+    shared: &'a Shared,
+    answered: bool,
+}
+
+impl Ticket<'_> {
+    /// Records the answer with the gate; `Some(reset)` for a rate-limit rejection.
+    fn answer(
+        mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        says_rate_limit: bool,
+    ) -> Option<DateTime<Utc>> {
+        self.answered = true;
+        let verdict = self
+            .shared
+            .gate()
+            .observe(status, headers, says_rate_limit, Utc::now());
+        self.shared.settled.notify_waiters();
+        verdict
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.shared.gate().abandon();
+            self.shared.settled.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for GitHub {
@@ -181,6 +242,12 @@ impl GitHub {
     /// The quota as GitHub last reported it; `None` before the first answer.
     pub fn rate(&self) -> Option<RateState> {
         self.gate().last()
+    }
+
+    /// The quota as GitHub last reported it, less what the requests now on their way may
+    /// spend: what a scheduler can still plan with.
+    pub fn rate_estimate(&self) -> Option<RateState> {
+        self.gate().estimate()
     }
 
     /// Requests actually sent so far by this client and its clones (refused ones not counted).
@@ -420,19 +487,43 @@ impl GitHub {
     }
 
     fn gate(&self) -> MutexGuard<'_, RateGate> {
-        // The gate holds plain numbers; a panic elsewhere cannot leave them inconsistent.
-        self.shared
-            .gate
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.gate()
     }
 
-    /// One conditional GET: refused up front while rate-limited, `If-None-Match` from the
-    /// cache, the cached body on `304`, rate headers recorded from every answer.
+    /// Waits for a unit of the quota: refused at once while rate-limited or down to the
+    /// reserve; while the quota is being learned (the first request, or the first after a
+    /// reset), waits for that request's answer.
+    async fn admit(&self) -> Result<Ticket<'_>, GitHubError> {
+        loop {
+            let settled = self.shared.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            // Bound first: the gate's lock must not be held across the wait below.
+            let admitted = self.gate().acquire(Utc::now());
+            match admitted {
+                Ok(()) => {
+                    return Ok(Ticket {
+                        shared: &self.shared,
+                        answered: false,
+                    });
+                }
+                Err(Refusal::Until(reset)) => return Err(GitHubError::RateLimited { reset }),
+                // The learning request settles within its own timeout; the bound here only
+                // keeps a lost wake-up from waiting for ever.
+                Err(Refusal::Learning) => {
+                    let _ = tokio::time::timeout(self.timeout, settled).await;
+                }
+            }
+        }
+    }
+
+    /// One conditional GET: at most [`MAX_CONCURRENT`] at once, admitted by the rate gate
+    /// before it is sent, `If-None-Match` from the cache, the cached body on `304`, rate
+    /// headers recorded from every answer.
     async fn fetch(&self, url: &Url) -> Result<Answer, GitHubError> {
-        self.gate()
-            .check(Utc::now())
-            .map_err(|reset| GitHubError::RateLimited { reset })?;
+        // The semaphore is never closed, so this cannot fail.
+        let _slot = self.shared.slots.acquire().await.ok();
+        let ticket = self.admit().await?;
 
         let key = url.as_str();
         let cached = self.cache.get(key);
@@ -472,10 +563,7 @@ impl GitHub {
             && wire::error_message(&bytes)
                 .to_ascii_lowercase()
                 .contains("rate limit");
-        if let Some(reset) =
-            self.gate()
-                .observe(status, &parts.headers, says_rate_limit, Utc::now())
-        {
+        if let Some(reset) = ticket.answer(status, &parts.headers, says_rate_limit) {
             return Err(GitHubError::RateLimited { reset });
         }
 

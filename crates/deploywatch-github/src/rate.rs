@@ -37,12 +37,30 @@ impl RateState {
 /// (GitHub's documentation: "wait at least one minute").
 const SECONDARY_LIMIT_WAIT: TimeDelta = TimeDelta::seconds(60);
 
+/// Why a request may not be sent now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Nothing may be sent before this instant (the quota is down to its reserve, or GitHub
+    /// asked us to wait).
+    Until(DateTime<Utc>),
+    /// The quota is not known (no answer yet, or the window has reset) and a request that will
+    /// learn it is on its way: wait for its answer instead of sending blind.
+    Learning,
+}
+
 /// Decides before each request whether it may be sent, and learns from each answer.
+///
+/// The budget is accounted *before* a request goes out: each request sent holds one unit of
+/// the quota until its answer brings GitHub's own count (`in_flight`), so however many polls
+/// start at once, no more are sent than the quota GitHub last reported leaves above the
+/// reserve. While the quota is unknown, one request at a time is sent.
 #[derive(Debug, Default)]
 pub(crate) struct RateGate {
     last: Option<RateState>,
     /// Set by a rate-limit rejection (`403`/`429`): nothing is sent before this instant.
     blocked_until: Option<DateTime<Utc>>,
+    /// Requests sent whose answer has not arrived; each may cost one unit of the quota.
+    in_flight: u64,
 }
 
 impl RateGate {
@@ -50,24 +68,49 @@ impl RateGate {
         self.last
     }
 
-    /// `Err(reset)` when no request may be sent at `now`.
-    pub(crate) fn check(&self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+    /// The quota as last reported, less what the requests now in flight may spend.
+    pub(crate) fn estimate(&self) -> Option<RateState> {
+        self.last.map(|s| RateState {
+            remaining: s.remaining.saturating_sub(self.in_flight),
+            ..s
+        })
+    }
+
+    /// Takes one unit of the quota for a request about to be sent at `now`, or says why not.
+    /// Every `Ok` must be followed by exactly one [`RateGate::observe`] or
+    /// [`RateGate::abandon`].
+    pub(crate) fn acquire(&mut self, now: DateTime<Utc>) -> Result<(), Refusal> {
         if let Some(until) = self.blocked_until.filter(|until| *until > now) {
-            return Err(until);
+            return Err(Refusal::Until(until));
         }
-        if let Some(state) = self.last {
-            // A reset time in the past means the quota has refilled (or the clocks disagree);
-            // either way, the next answer brings fresh numbers.
-            if state.remaining <= state.reserve() && state.reset > now {
-                return Err(state.reset);
+        // A reset time in the past means the quota has refilled (or the clocks disagree):
+        // the numbers are unknown again until the next answer.
+        if self.last.is_some_and(|s| s.reset <= now) {
+            self.last = None;
+        }
+        match self.last {
+            None if self.in_flight > 0 => return Err(Refusal::Learning),
+            None => {}
+            Some(state) => {
+                if state.remaining.saturating_sub(self.in_flight) <= state.reserve() {
+                    return Err(Refusal::Until(state.reset));
+                }
             }
         }
+        self.in_flight += 1;
         Ok(())
     }
 
-    /// Records an answer. Returns `Some(reset)` when the answer was a rate-limit rejection:
-    /// `403`/`429` with `Retry-After`, with `X-RateLimit-Remaining: 0`, a `429` without either,
-    /// or a `403` whose message (`body_says_rate_limit`) speaks of a rate limit.
+    /// A request acquired whose answer never came (connection refused, timed out): its unit
+    /// is released. Had GitHub counted it after all, the next answer's headers say so.
+    pub(crate) fn abandon(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Records the answer to an acquired request. Returns `Some(reset)` when the answer was a
+    /// rate-limit rejection: `403`/`429` with `Retry-After`, with `X-RateLimit-Remaining: 0`,
+    /// a `429` without either, or a `403` whose message (`body_says_rate_limit`) speaks of a
+    /// rate limit.
     pub(crate) fn observe(
         &mut self,
         status: StatusCode,
@@ -75,9 +118,19 @@ impl RateGate {
         body_says_rate_limit: bool,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let state = RateState::from_headers(headers);
-        if state.is_some() {
-            self.last = state;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let state = RateState::from_headers(headers).filter(|_| counts_core(headers));
+        if let Some(new) = state {
+            self.last = Some(match self.last {
+                // Answers to concurrent requests arrive in any order: within one window the
+                // lowest count is the newest; an answer from an older window is stale.
+                Some(old) if old.reset == new.reset => RateState {
+                    remaining: old.remaining.min(new.remaining),
+                    ..new
+                },
+                Some(old) if old.reset > new.reset => old,
+                _ => new,
+            });
         }
         if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
             return None;
@@ -85,16 +138,25 @@ impl RateGate {
         let until = if let Some(wait) = retry_after(headers, now) {
             wait
         } else if let Some(state) = state.filter(|s| s.remaining == 0) {
-            // A reset already past would let us hammer GitHub; wait a minute at least.
+            // A reset already past would let us hammer GitHub; wait a second at least.
             state.reset.max(now + TimeDelta::seconds(1))
         } else if status == StatusCode::TOO_MANY_REQUESTS || body_says_rate_limit {
             now + SECONDARY_LIMIT_WAIT
         } else {
             return None;
         };
-        self.blocked_until = Some(until);
+        self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
         Some(until)
     }
+}
+
+/// Whether the answer's quota is the REST API's (`X-RateLimit-Resource: core`, or no resource
+/// named, as older Enterprise servers send): search and GraphQL have quotas of their own.
+fn counts_core(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-ratelimit-resource")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|r| r.trim().eq_ignore_ascii_case("core"))
 }
 
 /// `Retry-After` as an instant: delay-seconds, or an HTTP date (RFC 9110 §10.2.3).
@@ -163,12 +225,17 @@ mod tests {
                      gate: Result<(), i64>| {
             let mut g = RateGate::default();
             let status = StatusCode::from_u16(status).expect("status");
+            g.acquire(now).expect("the first request learns the quota");
             assert_eq!(
                 g.observe(status, &h, rate_msg, now),
                 rejected.map(at),
                 "{status} {h:?}"
             );
-            assert_eq!(g.check(now), gate.map_err(at), "{status} {h:?}");
+            assert_eq!(
+                g.acquire(now),
+                gate.map_err(|t| Refusal::Until(at(t))),
+                "{status} {h:?}"
+            );
         };
         check(200, quota(5000, 4999, at(3600)), false, None, Ok(()));
         check(200, quota(5000, 251, at(3600)), false, None, Ok(()));
@@ -206,8 +273,66 @@ mod tests {
             g.observe(StatusCode::TOO_MANY_REQUESTS, &h, false, at(0)),
             Some(at(10))
         );
-        assert_eq!(g.check(at(9)), Err(at(10)));
-        assert_eq!(g.check(at(10)), Ok(()));
+        assert_eq!(g.acquire(at(9)), Err(Refusal::Until(at(10))));
+        assert_eq!(g.acquire(at(10)), Ok(()));
+    }
+
+    #[test]
+    fn requests_in_flight_hold_their_unit_of_the_quota() {
+        // 60 an hour, 10 left, reserve 3: only 7 may be on their way at once, whatever the
+        // number of polls that start together.
+        let mut g = RateGate::default();
+        g.acquire(at(0)).expect("first");
+        g.observe(StatusCode::OK, &quota(60, 10, at(900)), false, at(0));
+        let sent = (0..40).filter(|_| g.acquire(at(1)).is_ok()).count();
+        assert_eq!(sent, 7);
+        assert_eq!(g.acquire(at(1)), Err(Refusal::Until(at(900))));
+        // Their answers arrive out of order; the lowest count in the window stands.
+        for remaining in [5u64, 3, 9, 4, 6, 8, 7] {
+            g.observe(StatusCode::OK, &quota(60, remaining, at(900)), false, at(2));
+        }
+        assert_eq!(g.last().map(|s| s.remaining), Some(3));
+        assert_eq!(g.acquire(at(2)), Err(Refusal::Until(at(900))));
+        // Authorised 304s are free: GitHub's own count says so and the gate follows it.
+        let mut g = RateGate::default();
+        g.acquire(at(0)).expect("first");
+        g.observe(StatusCode::OK, &quota(5000, 300, at(900)), false, at(0));
+        for _ in 0..100 {
+            g.acquire(at(1)).expect("within the quota");
+            g.observe(
+                StatusCode::NOT_MODIFIED,
+                &quota(5000, 300, at(900)),
+                false,
+                at(1),
+            );
+        }
+        assert_eq!(g.estimate().map(|s| s.remaining), Some(300));
+    }
+
+    #[test]
+    fn an_unknown_quota_is_learned_by_one_request_at_a_time() {
+        let mut g = RateGate::default();
+        assert_eq!(g.acquire(at(0)), Ok(()));
+        assert_eq!(g.acquire(at(0)), Err(Refusal::Learning));
+        g.abandon();
+        assert_eq!(g.acquire(at(0)), Ok(()));
+        g.observe(StatusCode::OK, &quota(60, 59, at(100)), false, at(0));
+        assert_eq!(g.acquire(at(1)), Ok(()));
+        assert_eq!(g.acquire(at(1)), Ok(()));
+        // After the reset the numbers are unknown again.
+        g.abandon();
+        g.abandon();
+        assert_eq!(g.acquire(at(100)), Ok(()));
+        assert_eq!(g.acquire(at(100)), Err(Refusal::Learning));
+        // A late answer from the old window does not bring its low count back.
+        g.observe(StatusCode::OK, &quota(60, 60, at(3700)), false, at(101));
+        g.observe(StatusCode::OK, &quota(60, 1, at(100)), false, at(101));
+        assert_eq!(g.last().map(|s| s.remaining), Some(60));
+        // Another resource's quota (search, GraphQL) is not the REST API's.
+        let mut h = quota(30, 0, at(3700));
+        h.insert("x-ratelimit-resource", "search".parse().expect("value"));
+        g.observe(StatusCode::OK, &h, false, at(102));
+        assert_eq!(g.last().map(|s| s.remaining), Some(60));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::support::{client, send, sha};
 
 #[tokio::test]
-async fn matching_if_none_match_gets_304_without_using_rate_limit() {
+async fn matching_if_none_match_gets_304_free_only_when_authorised() {
     let hub = FakeHub::start().await.expect("fake starts");
     hub.push("acme/shop", "main", &sha('a'), "Alice", "One");
     let url = format!("{}/repos/acme/shop/branches/main", hub.api_url());
@@ -23,15 +23,29 @@ async fn matching_if_none_match_gets_304_without_using_rate_limit() {
         .expect("remaining")
         .to_owned();
 
-    let again = send(client().get(&url).header("If-None-Match", &etag)).await;
+    let again = send(
+        client()
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .header("Authorization", "Bearer t"),
+    )
+    .await;
     assert_eq!(again.status, 304);
     assert_eq!(again.body, Value::Null, "304 has an empty body");
     assert_eq!(again.header("etag"), Some(etag.as_str()));
     assert_eq!(
         again.header("x-ratelimit-remaining"),
         Some(remaining.as_str()),
-        "a 304 is free"
+        "an authorised 304 is free"
     );
+    // Without an Authorization header GitHub counts a 304 like any other answer.
+    let anonymous = send(client().get(&url).header("If-None-Match", &etag)).await;
+    assert_eq!(anonymous.status, 304);
+    let after: u64 = anonymous
+        .header("x-ratelimit-remaining")
+        .and_then(|r| r.parse().ok())
+        .expect("remaining");
+    assert_eq!(after + 1, remaining.parse::<u64>().expect("number"));
 
     hub.push("acme/shop", "main", &sha('b'), "Bob", "Two");
     let changed = send(client().get(&url).header("If-None-Match", &etag)).await;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeDelta, Utc};
 use deploywatch_fakehub::FakeHub;
-use deploywatch_github::{EtagCache, GitHub, GitHubError, MemoryEtagCache};
+use deploywatch_github::{EtagCache, GitHub, GitHubError, MemoryEtagCache, Token};
 
 use crate::{client, hub, sha, shop};
 
@@ -32,7 +32,7 @@ async fn unchanged_second_poll_is_a_304_and_not_fresh() {
     let hub = hub().await;
     hub.push("acme/shop", "main", sha('a').as_str(), "Alice", "One");
     hub.add_run("acme/shop", sha('a').as_str(), "CI", "queued", None);
-    let gh = client(&hub);
+    let gh = GitHub::new(&hub.api_url(), Token::new("ghp_any")).expect("client");
 
     let first = gh.branch_head(&shop(), "main").await.expect("first poll");
     let remaining = gh.rate().expect("rate headers seen").remaining;
@@ -46,8 +46,18 @@ async fn unchanged_second_poll_is_a_304_and_not_fresh() {
     assert_eq!(
         gh.rate().map(|r| r.remaining),
         Some(remaining),
-        "a 304 costs no quota"
+        "an authorised 304 costs no quota"
     );
+    // Without a token the same 304 costs one request: GitHub counts it.
+    let anonymous = client(&hub);
+    anonymous
+        .branch_head(&shop(), "main")
+        .await
+        .expect("anonymous poll");
+    let before = anonymous.rate().expect("rate seen").remaining;
+    let polled = anonymous.branch_head(&shop(), "main").await.expect("again");
+    assert!(!polled.fresh);
+    assert_eq!(anonymous.rate().map(|r| r.remaining), Some(before - 1));
 
     // A change is seen at once.
     hub.push("acme/shop", "main", sha('b').as_str(), "Bob", "Two");
@@ -73,6 +83,44 @@ async fn unchanged_second_poll_is_a_304_and_not_fresh() {
         .await
         .expect("runs done");
     assert!(done.fresh && done.value[0].is_success());
+}
+
+#[tokio::test]
+async fn forty_polls_at_once_stop_at_the_reserve() {
+    // 60 an hour without a token, 10 left: the reserve is 3, so 7 requests may go out,
+    // however many polls start together (the watcher sent one past the limit).
+    let hub = hub().await;
+    let reset = reset_in(30);
+    hub.set_rate_limit(60, 10, reset);
+    for i in 0..40 {
+        hub.push(
+            &format!("acme/s{i}"),
+            "main",
+            sha('a').as_str(),
+            "Alice",
+            "One",
+        );
+    }
+    let gh = client(&hub);
+    let polls = (0..40).map(|i| {
+        let gh = gh.clone();
+        async move {
+            gh.branch_head(
+                &deploywatch_github::RepoRef::new("acme", format!("s{i}")),
+                "main",
+            )
+            .await
+        }
+    });
+    let results = futures_util::future::join_all(polls).await;
+    let answered = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(GitHubError::RateLimited { reset: at }) if *at == reset))
+        .count();
+    assert_eq!((answered, refused), (7, 33), "{results:?}");
+    assert_eq!(hub.requests().len(), 7);
+    assert_eq!(gh.rate().map(|r| r.remaining), Some(3));
 }
 
 #[tokio::test]
