@@ -53,7 +53,7 @@ impl Hook {
     }
 }
 
-async fn terminate(child: std::process::Child) -> crate::harness::Run {
+pub(crate) async fn terminate(child: std::process::Child) -> crate::harness::Run {
     let pid = child.id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -11,6 +11,7 @@ mod infra;
 mod reports;
 
 mod auth;
+mod budget;
 mod demo;
 mod github;
 mod incidents;

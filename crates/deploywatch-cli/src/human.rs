@@ -354,6 +354,12 @@ pub async fn run_watcher(
                     if delivered { "" } else { " (not notified)" },
                     notice.body
                 ),
+                Ok(WatchEvent::Condition { condition, active }) => println!(
+                    "{} {} {}",
+                    style.dim(&Utc::now().format("%H:%M:%S").to_string()),
+                    style.bold(if active { "⚠" } else { "✓" }),
+                    condition.message
+                ),
                 Ok(WatchEvent::Paused { .. }) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

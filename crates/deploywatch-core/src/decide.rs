@@ -1097,7 +1097,7 @@ fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
 }
 
 /// A duration for people: `45 s`, `14 min`, `2 h 5 min`.
-pub(crate) fn human(d: Duration) -> String {
+pub fn human(d: Duration) -> String {
     let s = d.as_secs();
     if s < 60 {
         if d.as_millis() < 1000 && d.as_millis() > 0 {

@@ -11,7 +11,7 @@ use deploywatch_core::{
 };
 use deploywatch_github::GitHub;
 use deploywatch_probe::{Locator, ProbeSettings, Prober, RegistryAuth, expand_image};
-use deploywatch_store::{EnvState, LagStage, PushRecord, Store};
+use deploywatch_store::{EnvState, LagStage, Store};
 
 use crate::repo::{Head, RepoSnapshot};
 
@@ -99,116 +99,6 @@ impl Engine {
             .collect()
     }
 
-    /// Polls the project's branch head and the CI runs for it. Records the push and the runs
-    /// in the store. `previous` is the last snapshot, to tell whether anything changed.
-    pub async fn poll_repo(
-        &self,
-        project: &Project,
-        previous: Option<&RepoSnapshot>,
-    ) -> RepoSnapshot {
-        let now = Utc::now();
-        let repo = repo_ref(project);
-        let mut snap = RepoSnapshot {
-            head: Err(String::new()),
-            runs: Vec::new(),
-            runs_error: None,
-            fetched_at: now,
-            changed: false,
-            recent_heads: Vec::new(),
-            stale: None,
-        };
-        match self.github.branch_head(&repo, &project.branch).await {
-            Err(e) => match previous.filter(|p| e.is_transient() && p.head.is_ok()) {
-                // GitHub cannot answer now: keep comparing with the head last read, saying so,
-                // instead of making every environment of the project unverifiable at once.
-                Some(prev) => {
-                    let read_at = prev.stale.as_ref().map_or(prev.fetched_at, |s| s.read_at);
-                    tracing::info!(
-                        "{}: {e}; comparing with the head read at {read_at}",
-                        project.name
-                    );
-                    return RepoSnapshot {
-                        changed: false,
-                        stale: Some(crate::repo::StaleHead {
-                            reason: e.to_string(),
-                            read_at,
-                        }),
-                        ..prev.clone()
-                    };
-                }
-                None => snap.head = Err(e.to_string()),
-            },
-            Ok(polled) => {
-                let head = polled.value;
-                let commit_date = head.committed_at.unwrap_or(now).min(now);
-                let stored = self.with_store(|s| -> Option<(DateTime<Utc>, Option<Sha>)> {
-                    // The first head a database ever sees for a branch was pushed before
-                    // Deploywatch looked: its commit date estimates the push time better than
-                    // "now". Later heads are seen as they arrive.
-                    let fresh = s
-                        .latest_push(&project.name, &project.branch)
-                        .ok()?
-                        .is_none();
-                    let record = PushRecord {
-                        project: project.name.clone(),
-                        branch: project.branch.clone(),
-                        sha: head.sha.clone(),
-                        author: head.author.clone(),
-                        message: head.message.clone(),
-                        seen_at: if fresh { commit_date } else { now },
-                    };
-                    s.record_push(&record).ok()?;
-                    let first = s.latest_push(&project.name, &project.branch).ok()??;
-                    let prev = s
-                        .previous_push(&project.name, &project.branch, &head.sha)
-                        .ok()?;
-                    Some((first.first_seen, prev.map(|p| p.sha)))
-                });
-                let (first_seen, previous_sha) = stored.flatten().unwrap_or((commit_date, None));
-                snap.head = Ok(Head {
-                    sha: head.sha.clone(),
-                    first_seen,
-                    previous: previous_sha,
-                    author: head.author,
-                    message: head.message,
-                });
-                match self
-                    .github
-                    .runs_for_sha(&repo, &head.sha, &project.workflows)
-                    .await
-                {
-                    Ok(runs) => snap.runs = runs.value,
-                    Err(e) => {
-                        // Runs read earlier for the same head stay the best knowledge: without
-                        // them a transient failure would read as "no CI run" (ci_missing).
-                        if e.is_transient()
-                            && let Some(prev) = previous
-                            && prev.head_sha() == Some(&head.sha)
-                        {
-                            snap.runs = prev.runs.clone();
-                        }
-                        snap.runs_error = Some(e.to_string());
-                    }
-                }
-                self.with_store(|s| {
-                    for run in &snap.runs {
-                        let _ = s.record_ci_run(&project.name, run, now);
-                    }
-                });
-            }
-        }
-        // Once per poll (the environments' checks share it), not once per check.
-        snap.recent_heads = self
-            .with_store(|s| s.recent_push_shas(&project.name, &project.branch, RECENT_PUSHES))
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        snap.changed = match previous {
-            None => true,
-            Some(prev) => prev.head_sha() != snap.head_sha() || prev.ci_key() != snap.ci_key(),
-        };
-        snap
-    }
-
     /// One check of one environment. `snapshot` is the project's latest repository poll (not
     /// needed with `--expect` or `follows = "deployments"`).
     pub async fn check(
@@ -261,13 +151,8 @@ impl Engine {
                         if let Some(err) = &s.runs_error {
                             notes.push(format!("CI runs could not be read: {err}"));
                         }
-                        if let Some(stale) = &s.stale {
-                            notes.push(format!(
-                                "{}; the expected SHA is the head of {} read at {} UTC",
-                                stale.reason,
-                                project.branch,
-                                stale.read_at.format("%Y-%m-%d %H:%M:%S")
-                            ));
+                        if let Some(note) = s.age_note(&project.branch, now) {
+                            notes.push(note);
                         }
                         Expected::Known {
                             sha: head.sha.clone(),
@@ -511,9 +396,6 @@ impl Engine {
         }
     }
 }
-
-/// How many recent heads of a branch are offered to fingerprint detection as known commits.
-const RECENT_PUSHES: usize = 50;
 
 /// How the warning about reading GitHub without a token starts. Reports keep it in the
 /// database; the desktop app recognises it by this prefix to word its advice for the window.

@@ -5,6 +5,7 @@
 //! It knows nothing of a GUI or of output formats: the CLI and the desktop app are shells over
 //! [`Engine`], [`verify`] and [`Watcher`].
 
+mod budget;
 mod check;
 mod disk;
 mod limit;
@@ -20,4 +21,4 @@ pub use notify::{Notice, Notifier, OpenReportHook};
 pub use registry::registry_auth;
 pub use repo::{Head, RepoSnapshot, StaleHead};
 pub use verify::verify;
-pub use watch::{Command, WatchEvent, Watcher};
+pub use watch::{Command, Condition, ConditionKind, WatchEvent, Watcher};

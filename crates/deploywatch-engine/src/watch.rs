@@ -49,6 +49,32 @@ pub enum WatchEvent {
     Paused {
         until: Option<DateTime<Utc>>,
     },
+    /// A condition of the watcher itself began (`active`) or ended: said once each way, not
+    /// per environment.
+    Condition {
+        condition: Condition,
+        active: bool,
+    },
+}
+
+/// What a [`Condition`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConditionKind {
+    /// The fleet needs more GitHub requests per hour than the quota allows: polls are spread
+    /// out and checks compare with heads of a stated age.
+    GitHubBudget,
+    /// Every repository poll of a round failed transiently (GitHub unreachable, rate-limited,
+    /// a 5xx): environments are compared with the last known heads, and an environment with
+    /// none is not an incident of its own.
+    GitHubUnavailable,
+}
+
+/// A state of the watcher, not of the fleet, in words for people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub kind: ConditionKind,
+    pub message: String,
+    pub since: DateTime<Utc>,
 }
 
 struct EnvSlot {
@@ -69,6 +95,8 @@ struct EnvSlot {
 struct RepoSlot {
     project: usize,
     backoff: Backoff,
+    /// The slowest it is polled when nothing happens: what the budget plans with.
+    idle: Duration,
     due: Instant,
     snapshot: Option<RepoSnapshot>,
 }
@@ -130,6 +158,7 @@ impl Watcher {
                 RepoSlot {
                     project: i,
                     backoff: Backoff::new(fast, idle),
+                    idle,
                     due: now,
                     snapshot: None,
                 }
@@ -163,6 +192,10 @@ impl Watcher {
             }
         }
         let mut paused_until: Option<Instant> = None;
+        // Whether the GitHub budget shortfall was said (and not yet its end).
+        let mut budget_said = false;
+        // Since when every repository poll has failed transiently, if it has.
+        let mut github_down: Option<DateTime<Utc>> = None;
         // Unchanged sample checks older than the retention are dropped once per start and
         // once a day; every change and the history stay.
         let mut next_prune = Instant::now();
@@ -219,14 +252,9 @@ impl Watcher {
             }
 
             // Repository polls first, so environment checks see the newest push and CI state.
-            let now = Instant::now();
-            let due_repos: Vec<usize> = (0..repos.len()).filter(|i| repos[*i].due <= now).collect();
-            let polls = futures_util::future::join_all(due_repos.iter().map(|i| {
-                let slot = &repos[*i];
-                engine.poll_repo(&projects[slot.project], slot.snapshot.as_ref())
-            }))
-            .await;
-            for (i, snap) in due_repos.into_iter().zip(polls) {
+            let polled = self.poll_due(&mut repos, &envs).await;
+            self.follow_github(&polled, &mut github_down);
+            for (i, snap) in polled {
                 let slot = &mut repos[i];
                 if snap.changed {
                     if let Ok(head) = &snap.head {
@@ -241,6 +269,7 @@ impl Watcher {
                 slot.due = Instant::now() + slot.backoff.next(snap.changed);
                 slot.snapshot = Some(snap);
             }
+            self.follow_budget(&repos, &mut budget_said);
 
             let now = Instant::now();
             let due_envs: Vec<usize> = (0..envs.len()).filter(|i| envs[*i].due <= now).collect();
@@ -289,11 +318,25 @@ impl Watcher {
                 // The SHA an incident is about is the one it opened with; `observe` forgets it
                 // on resolve.
                 let incident_sha = slot.incident.expected.clone();
-                let event = slot.incident.observe(
-                    report.verdict,
-                    report.expected_sha.as_ref(),
-                    settings.confirm,
-                );
+                // Unverifiable only because GitHub cannot be read now (and no head is known):
+                // the watcher's condition, said once for the fleet, not an incident here.
+                let env = &project.environments[slot.env];
+                let github_down = report.verdict == deploywatch_core::Verdict::Unverifiable
+                    && env.follows == Follows::Branch
+                    && repos
+                        .iter()
+                        .find(|r| r.project == slot.project)
+                        .and_then(|r| r.snapshot.as_ref())
+                        .is_some_and(|s| s.head.is_err() && s.transient_failure.is_some());
+                let event = if github_down {
+                    None
+                } else {
+                    slot.incident.observe(
+                        report.verdict,
+                        report.expected_sha.as_ref(),
+                        settings.confirm,
+                    )
+                };
                 engine.record(&report, changed, &slot.incident, Some(next_at));
                 if let Some(event) = event {
                     self.announce(slot, &event, &report, incident_sha).await;
@@ -325,6 +368,186 @@ impl Watcher {
                 r.backoff.reset();
                 r.due = r.due.min(Instant::now() + r.backoff.current());
             }
+        }
+    }
+
+    /// Polls the due repositories within GitHub's budget (`crate::budget`): first reads, then
+    /// repositories whose environments need attention, then the rest; all heads before any
+    /// runs. A poll the budget holds back is rescheduled for when it fits, and its snapshot
+    /// says so (checks then state the age of the head they compare with).
+    async fn poll_due(
+        &self,
+        repos: &mut [RepoSlot],
+        envs: &[EnvSlot],
+    ) -> Vec<(usize, RepoSnapshot)> {
+        let engine = &*self.engine;
+        let projects = &engine.config.projects;
+        let now = Instant::now();
+        let attention = |project: usize| {
+            envs.iter().filter(|e| e.project == project).any(|e| {
+                e.last
+                    .as_ref()
+                    .is_none_or(|r| r.verdict != deploywatch_core::Verdict::Live)
+            })
+        };
+        let mut due: Vec<usize> = (0..repos.len()).filter(|i| repos[*i].due <= now).collect();
+        due.sort_by_key(|i| {
+            let r = &repos[*i];
+            (r.snapshot.is_some(), !attention(r.project), r.due)
+        });
+        let utc = Utc::now();
+        let rate = engine.github.rate_estimate();
+        let mut planned = 0u64;
+        let mut admitted = Vec::new();
+        for i in due {
+            let slot = &mut repos[i];
+            // A repository never read has nothing to compare with: only GitHub's own gate
+            // holds its first read back.
+            let paced = match (&slot.snapshot, rate) {
+                (Some(_), Some(rate)) => crate::budget::ramp(&rate, utc, planned + 1),
+                _ => Ok(()),
+            };
+            match paced {
+                Ok(()) => {
+                    planned += 1;
+                    admitted.push(i);
+                }
+                Err(at) => {
+                    slot.due = now + (at - utc).to_std().unwrap_or_default();
+                    if let Some(snap) = &mut slot.snapshot {
+                        snap.deferred_until = Some(at);
+                    }
+                }
+            }
+        }
+        let repos_ref = &*repos;
+        let heads = futures_util::future::join_all(admitted.iter().map(|i| {
+            let slot = &repos_ref[*i];
+            engine.read_head(&projects[slot.project], slot.snapshot.as_ref())
+        }))
+        .await;
+        let mut polled: Vec<(usize, RepoSnapshot)> = admitted.into_iter().zip(heads).collect();
+
+        // The runs, where they can have changed: a new head's whenever GitHub allows, a
+        // refresh within the budget.
+        let utc = Utc::now();
+        let rate = engine.github.rate_estimate();
+        let mut planned = 0u64;
+        let mut reads = Vec::new();
+        for (i, snap) in &mut polled {
+            let slot = &repos_ref[*i];
+            let project = &projects[slot.project];
+            let go = match engine.runs_wanted(project, snap, slot.snapshot.as_ref(), utc) {
+                crate::repo::RunsRead::Skip => false,
+                crate::repo::RunsRead::New => true,
+                crate::repo::RunsRead::Refresh => {
+                    rate.is_none_or(|rate| crate::budget::ramp(&rate, utc, planned + 1).is_ok())
+                }
+            };
+            if go {
+                planned += 1;
+                reads.push(engine.read_runs(project, snap));
+            }
+        }
+        futures_util::future::join_all(reads).await;
+        for (i, snap) in &mut polled {
+            let slot = &repos_ref[*i];
+            engine.finish_poll(&projects[slot.project], snap, slot.snapshot.as_ref());
+        }
+        polled
+    }
+
+    /// Says once when every repository poll of a round failed transiently, and once when GitHub
+    /// answers again.
+    fn follow_github(&self, polled: &[(usize, RepoSnapshot)], down: &mut Option<DateTime<Utc>>) {
+        if polled.is_empty() {
+            return;
+        }
+        let failure = polled
+            .iter()
+            .map(|(_, s)| s.transient_failure.as_deref())
+            .collect::<Option<Vec<&str>>>();
+        let now = Utc::now();
+        match (failure, *down) {
+            (Some(reasons), None) => {
+                *down = Some(now);
+                let message = format!(
+                    "GitHub cannot be read since {} UTC ({}); environments are compared with \
+                     the last known heads",
+                    now.format("%H:%M:%S"),
+                    reasons.first().copied().unwrap_or("no answer")
+                );
+                tracing::warn!("{message}");
+                let _ = self.events.send(WatchEvent::Condition {
+                    condition: Condition {
+                        kind: ConditionKind::GitHubUnavailable,
+                        message,
+                        since: now,
+                    },
+                    active: true,
+                });
+            }
+            (None, Some(since)) => {
+                *down = None;
+                let _ = self.events.send(WatchEvent::Condition {
+                    condition: Condition {
+                        kind: ConditionKind::GitHubUnavailable,
+                        message: format!(
+                            "GitHub answers again (it could not be read from {} to {} UTC)",
+                            since.format("%H:%M:%S"),
+                            now.format("%H:%M:%S")
+                        ),
+                        since,
+                    },
+                    active: false,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Says once, with numbers, when the fleet needs more of GitHub than its quota allows, and
+    /// once when that ends (a token, fewer repositories).
+    fn follow_budget(&self, repos: &[RepoSlot], said: &mut bool) {
+        let engine = &*self.engine;
+        let Some(rate) = engine.github.rate() else {
+            return;
+        };
+        let authenticated = engine.github.is_authenticated();
+        let idle: Vec<Duration> = repos.iter().map(|r| r.idle).collect();
+        let need = crate::budget::hourly_need(&idle);
+        let short = crate::budget::shortfall_message(&rate, authenticated, repos.len(), need);
+        // With a token unchanged answers are free: short only when polls were really held.
+        let held = repos.iter().any(|r| {
+            r.snapshot
+                .as_ref()
+                .is_some_and(|s| s.deferred_until.is_some())
+        });
+        let condition = |message: String| Condition {
+            kind: ConditionKind::GitHubBudget,
+            message,
+            since: Utc::now(),
+        };
+        match short {
+            Some(message) if !*said && (held || !authenticated) => {
+                tracing::warn!("{message}");
+                *said = true;
+                let _ = self.events.send(WatchEvent::Condition {
+                    condition: condition(message),
+                    active: true,
+                });
+            }
+            None if *said => {
+                *said = false;
+                let _ = self.events.send(WatchEvent::Condition {
+                    condition: condition(format!(
+                        "GitHub's quota ({} requests per hour) covers the schedule again",
+                        rate.limit
+                    )),
+                    active: false,
+                });
+            }
+            _ => {}
         }
     }
 

@@ -107,7 +107,7 @@ async fn an_unreachable_github_keeps_the_last_head_and_says_so() {
             .warnings
             .iter()
             .any(|w| w.contains("GitHub is unreachable")
-                && w.contains("the expected SHA is the head of main read at")),
+                && w.contains("the expected SHA is the head of main as of")),
         "{:?}",
         report.warnings
     );

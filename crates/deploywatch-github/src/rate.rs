@@ -90,12 +90,10 @@ impl RateGate {
         }
         match self.last {
             None if self.in_flight > 0 => return Err(Refusal::Learning),
-            None => {}
-            Some(state) => {
-                if state.remaining.saturating_sub(self.in_flight) <= state.reserve() {
-                    return Err(Refusal::Until(state.reset));
-                }
+            Some(state) if state.remaining.saturating_sub(self.in_flight) <= state.reserve() => {
+                return Err(Refusal::Until(state.reset));
             }
+            None | Some(_) => {}
         }
         self.in_flight += 1;
         Ok(())

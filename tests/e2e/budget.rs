@@ -1,0 +1,160 @@
+//! GitHub's budget through the real binary (issue 13): forty repositories watched without a
+//! token, against a fake GitHub that enforces the 60-an-hour quota as GitHub does (an
+//! unauthorised `304` costs a request, `403` once it is spent).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use deploywatch_fakehub::FakeHub;
+use deploywatch_fleet::SimEnv;
+
+use crate::harness::{Dw, sha};
+
+const REPOS: usize = 40;
+
+/// Forty repositories, each with one environment serving its head, and CI green.
+async fn fleet(hub: &FakeHub) -> (Vec<SimEnv>, String) {
+    let mut envs = Vec::new();
+    let mut toml = format!(
+        r#"[github]
+api_url = "{}"
+
+[defaults]
+grace = "0s"
+ci_timeout = "10m"
+fast_interval = "200ms"
+idle_interval = "1s"
+timeout = "2s"
+
+[notifications]
+desktop = false
+"#,
+        hub.api_url()
+    );
+    for i in 0..REPOS {
+        let repo = format!("acme/s{i}");
+        let head = sha(&format!("s{i}"));
+        hub.push(&repo, "main", &head, "Alice", "Ship it");
+        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        let env = SimEnv::start("production").await.expect("environment");
+        env.set_live(&head);
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"s{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
+             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
+            env.build_info_url()
+        ));
+        envs.push(env);
+    }
+    (envs, toml)
+}
+
+async fn watch_for(dw: &Dw, how_long: Duration) -> crate::harness::Run {
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    tokio::time::sleep(how_long).await;
+    crate::incidents::terminate(child).await
+}
+
+/// Verdicts in the database, by environment.
+async fn verdicts(dw: &Dw) -> Vec<serde_json::Value> {
+    let status = dw.run_async(&["status", "--json"]).await;
+    status.json().as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn forty_repositories_without_a_token_stay_inside_sixty_requests_an_hour() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    hub.set_rate_limit(60, 60, Utc::now() + chrono::Duration::hours(1));
+    let (_envs, toml) = fleet(&hub).await;
+    let dw = Dw::new(&toml);
+
+    // A fast schedule (200 ms → 1 s) that would ask for 40 × 3,600 requests an hour.
+    let run = watch_for(&dw, Duration::from_secs(8)).await;
+    let requests = hub.requests();
+    let refused: Vec<_> = requests
+        .iter()
+        .filter(|r| r.status == 403 || r.status == 429)
+        .collect();
+    assert!(refused.is_empty(), "requests past the limit: {refused:#?}");
+    // Without a token every answer costs one, 304s included; 3 stay for the user (the reserve).
+    assert!(requests.len() <= 57, "{} requests", requests.len());
+    let heads = requests
+        .iter()
+        .filter(|r| r.path_and_query.contains("/branches/"))
+        .count();
+    assert_eq!(
+        heads, REPOS,
+        "each repository's head read once: {requests:#?}"
+    );
+
+    // Every environment has a verdict from GitHub's data, and no incident was announced.
+    let states = verdicts(&dw).await;
+    assert_eq!(states.len(), REPOS, "{run:?}");
+    for state in &states {
+        assert_eq!(state["verdict"], "live", "{state:#}");
+    }
+    assert!(
+        !run.stdout.contains('▶'),
+        "an incident was announced: {}",
+        run.stdout
+    );
+    // The shortfall is said once, with numbers.
+    let said = run
+        .stdout
+        .matches("GitHub allows 60 requests per hour without signing in; these 40 repositories need about 144000 per hour")
+        .count();
+    assert_eq!(said, 1, "{}", run.stdout);
+
+    // A restart while the quota is still spent: the heads the database saw stand, with their
+    // age, and nothing is announced.
+    hub.clear_requests();
+    let again = watch_for(&dw, Duration::from_secs(4)).await;
+    let requests = hub.requests();
+    assert!(
+        requests.iter().all(|r| r.status != 403 && r.status != 429),
+        "{requests:#?}"
+    );
+    assert!(
+        requests.len() <= 1,
+        "one request learns the quota: {requests:#?}"
+    );
+    assert!(!again.stdout.contains('▶'), "{}", again.stdout);
+    assert_eq!(verdicts(&dw).await.len(), REPOS);
+    for state in verdicts(&dw).await {
+        assert_eq!(state["verdict"], "live", "{state:#}");
+    }
+    // The reports say how old the head they compare with is (`verify` reads the same way).
+    hub.clear_requests();
+    let verify = dw.run_async(&["verify", "--json"]).await;
+    assert_eq!(verify.code, 0, "{verify:?}");
+    let reports = verify.json().as_array().cloned().unwrap_or_default();
+    let aged = reports
+        .iter()
+        .filter(|r| {
+            r["verdict"] == "live"
+                && r["warnings"].as_array().is_some_and(|w| {
+                    w.iter().any(|w| {
+                        w.as_str()
+                            .unwrap_or("")
+                            .contains("the expected SHA is the head of main as of")
+                    })
+                })
+        })
+        .count();
+    assert_eq!(reports.len(), REPOS);
+    assert!(aged >= REPOS - 1, "{aged} aged verdicts: {reports:#?}");
+    assert!(hub.requests().len() <= 1, "{:#?}", hub.requests());
+}
+
+#[tokio::test]
+async fn a_secondary_limit_stops_every_request_until_retry_after() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    let (_envs, toml) = fleet(&hub).await;
+    hub.set_retry_after(Some(30));
+    let dw = Dw::new(&toml);
+    let run = watch_for(&dw, Duration::from_secs(4)).await;
+    // One request met the 429 (the first, sent alone to learn the quota); nothing followed it.
+    let requests = hub.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].status, 429);
+    assert!(!run.stdout.contains('▶'), "{}", run.stdout);
+}
