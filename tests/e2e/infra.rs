@@ -96,6 +96,23 @@ pub struct Nginx {
     dir: tempfile::TempDir,
     child: Child,
     ports: Vec<u16>,
+    conf: String,
+}
+
+fn spawn_nginx(tmp: &Path, conf_path: &Path) -> Child {
+    Command::new(nginx_binary())
+        .arg("-p")
+        .arg(tmp)
+        .arg("-c")
+        .arg(conf_path)
+        // nginx reports start-up problems on stderr before error_log is open.
+        .arg("-e")
+        .arg(tmp.join("error.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run nginx ({e}): install nginx-light"))
 }
 
 impl Nginx {
@@ -148,29 +165,42 @@ http {{
         );
         let conf_path = tmp.join("nginx.conf");
         std::fs::write(&conf_path, &conf).expect("write nginx.conf");
-        let mut child = Command::new(nginx_binary())
-            .arg("-p")
-            .arg(&tmp)
-            .arg("-c")
-            .arg(&conf_path)
-            // nginx reports start-up problems on stderr before error_log is open.
-            .arg("-e")
-            .arg(tmp.join("error.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run nginx ({e}): install nginx-light"));
+        let child = spawn_nginx(&tmp, &conf_path);
+        let mut nginx = Nginx {
+            dir,
+            child,
+            ports,
+            conf,
+        };
+        nginx.wait_ready();
+        nginx
+    }
+
+    fn wait_ready(&mut self) {
+        let tmp = self.dir.path();
+        let conf = &self.conf;
         let log = || {
             format!(
                 "--- nginx.conf\n{conf}\n--- error.log\n{}",
                 std::fs::read_to_string(tmp.join("error.log")).unwrap_or_default()
             )
         };
-        for &port in &ports {
-            wait_ready("nginx", &mut child, port, log);
+        for &port in &self.ports {
+            wait_ready("nginx", &mut self.child, port, log);
         }
-        Nginx { dir, child, ports }
+    }
+
+    /// Stops nginx: its ports refuse connections, as when the network is gone.
+    pub fn stop(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// Starts nginx again with the same configuration and ports.
+    pub fn restart(&mut self) {
+        stop(&mut self.child);
+        let tmp = self.dir.path().to_path_buf();
+        self.child = spawn_nginx(&tmp, &tmp.join("nginx.conf"));
+        self.wait_ready();
     }
 
     /// The `i`-th port of the configuration (`{port<i>}`).

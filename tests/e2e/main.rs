@@ -12,6 +12,7 @@ mod reports;
 
 mod auth;
 mod budget;
+mod calm;
 mod demo;
 mod github;
 mod incidents;

@@ -82,10 +82,16 @@ pub(crate) fn shortfall_message(
             rate.limit
         )
     } else {
+        // github.com gives a signed-in user 5,000 an hour; an Enterprise server its own.
+        let more = if rate.limit < 5000 {
+            ", 5,000 per hour"
+        } else {
+            ""
+        };
         format!(
             "GitHub allows {} requests per hour without signing in; {repositories} about {need} \
-             per hour at this schedule: sign in (`deploywatch auth login`, 5,000 per hour) or \
-             watch fewer. Until then each repository is read about every {every}, and checks \
+             per hour at this schedule: sign in (`deploywatch auth login`{more}) or watch \
+             fewer. Until then each repository is read about every {every}, and checks \
              compare with the head as last read, saying how old it is",
             rate.limit
         )

@@ -108,6 +108,18 @@ impl Engine {
         snapshot: Option<&RepoSnapshot>,
         cli: Option<&CliExpect>,
     ) -> Report {
+        self.check_reach(project, env, snapshot, cli).await.0
+    }
+
+    /// [`Engine::check`], and whether the environment's host answered at all: the watcher
+    /// tells its own network failing from the fleet's by it (`crate::calm`).
+    pub(crate) async fn check_reach(
+        &self,
+        project: &Project,
+        env: &Environment,
+        snapshot: Option<&RepoSnapshot>,
+        cli: Option<&CliExpect>,
+    ) -> (Report, Reach) {
         let now = Utc::now();
         let mut notes = Vec::new();
         let mut ci_runs = Vec::new();
@@ -269,7 +281,8 @@ impl Engine {
                 );
             }
         }
-        decide(&obs)
+        let reach = Reach::of(&obs);
+        (decide(&obs), reach)
     }
 
     /// Stores a report: the check (if it changed, or as a bounded sample), the environment's
@@ -414,6 +427,42 @@ impl deploywatch_github::EtagCache for StoreEtags {
         if let Err(e) = store.etag_put(key, etag, body) {
             tracing::warn!("could not store an ETag: {e}");
         }
+    }
+}
+
+/// Whether a check reached its environment over the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Something answered over HTTP (whatever the status or body): the network works.
+    Answered,
+    /// Nothing answered: every request failed to connect (refused, unreachable, no route, DNS)
+    /// or timed out. The environment may be down — or the watcher's own network may be.
+    Unreachable,
+    /// A failure that proves a network path (a TLS error, too many redirects).
+    Other,
+}
+
+impl Reach {
+    fn of(obs: &Observations) -> Reach {
+        use deploywatch_core::TransportFailure;
+        let outcomes = obs
+            .build_info
+            .iter()
+            .map(|p| &p.http.outcome)
+            .chain(obs.health.iter().map(|h| &h.http.outcome))
+            .chain(obs.frontend.iter().map(|f| &f.http.outcome))
+            .chain(obs.cache_bust.iter().map(|c| &c.http.outcome));
+        let mut reach = Reach::Unreachable;
+        for outcome in outcomes {
+            match outcome {
+                HttpOutcome::Answered(_) => return Reach::Answered,
+                HttpOutcome::Failed(
+                    TransportFailure::Connect { .. } | TransportFailure::Timeout { .. },
+                ) => {}
+                HttpOutcome::Failed(_) => reach = Reach::Other,
+            }
+        }
+        reach
     }
 }
 

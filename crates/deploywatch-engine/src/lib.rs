@@ -6,6 +6,7 @@
 //! [`Engine`], [`verify`] and [`Watcher`].
 
 mod budget;
+mod calm;
 mod check;
 mod disk;
 mod limit;

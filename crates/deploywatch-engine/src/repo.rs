@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deploywatch_config::Project;
 use deploywatch_core::{CiRun, Sha, human_duration};
+use deploywatch_github::GitHubError;
 use deploywatch_store::PushRecord;
 
 use crate::check::{Engine, repo_ref};
@@ -54,6 +55,9 @@ pub struct RepoSnapshot {
     /// This poll's head read failed transiently (GitHub unreachable, rate-limited, a 5xx):
     /// why. A condition of the watcher, not of the project's environments.
     pub transient_failure: Option<String>,
+    /// That failure was GitHub not answering at all (no connection, a timeout), as when the
+    /// watcher's own network is down — not a rate limit or a 5xx.
+    pub unreachable: bool,
 }
 
 /// The last head read, kept through a transient GitHub failure.
@@ -78,6 +82,7 @@ impl RepoSnapshot {
             runs_read_at: None,
             deferred_until: None,
             transient_failure: None,
+            unreachable: false,
         }
     }
 
@@ -195,10 +200,12 @@ impl Engine {
                         kept.head_read_at()
                     );
                     kept.transient_failure = Some(e.to_string());
+                    kept.unreachable = matches!(e, GitHubError::Unreachable(_));
                     return kept;
                 }
                 snap.head = Err(e.to_string());
                 snap.transient_failure = Some(e.to_string());
+                snap.unreachable = matches!(e, GitHubError::Unreachable(_));
                 return snap;
             }
             Err(e) => {

@@ -67,6 +67,19 @@ pub enum ConditionKind {
     /// a 5xx): environments are compared with the last known heads, and an environment with
     /// none is not an incident of its own.
     GitHubUnavailable,
+    /// Nothing answers: neither the environments nor GitHub (`crate::calm`). Nothing is
+    /// judged until the network is back.
+    Offline,
+}
+
+/// What the watcher knows of GitHub's availability.
+#[derive(Debug, Default)]
+struct GitHubWatch {
+    /// Since when GitHub's unavailability has been said.
+    down_since: Option<DateTime<Utc>>,
+    /// GitHub did not answer at all since then, for this reason; said once an environment's
+    /// answer shows the watcher's own network works.
+    pending: Option<(DateTime<Utc>, String)>,
 }
 
 /// A state of the watcher, not of the fleet, in words for people.
@@ -194,8 +207,8 @@ impl Watcher {
         let mut paused_until: Option<Instant> = None;
         // Whether the GitHub budget shortfall was said (and not yet its end).
         let mut budget_said = false;
-        // Since when every repository poll has failed transiently, if it has.
-        let mut github_down: Option<DateTime<Utc>> = None;
+        let mut github = GitHubWatch::default();
+        let mut network = crate::calm::Network::new();
         // Unchanged sample checks older than the retention are dropped once per start and
         // once a day; every change and the history stay.
         let mut next_prune = Instant::now();
@@ -243,6 +256,14 @@ impl Watcher {
                 let _ = self.events.send(WatchEvent::Paused { until: None });
             }
 
+            if network.turn() {
+                // Woke from a suspend: look again before judging anything.
+                tracing::info!("woke from a suspend: checking everything again");
+                let now = Instant::now();
+                repos.iter_mut().for_each(|r| r.due = now);
+                envs.iter_mut().for_each(|e| e.due = now);
+            }
+
             if Instant::now() >= next_prune {
                 let cutoff = Utc::now() - chrono::Duration::days(SAMPLE_RETENTION_DAYS);
                 if let Some(Err(e)) = engine.with_store(|s| s.prune(cutoff)) {
@@ -253,7 +274,7 @@ impl Watcher {
 
             // Repository polls first, so environment checks see the newest push and CI state.
             let polled = self.poll_due(&mut repos, &envs).await;
-            self.follow_github(&polled, &mut github_down);
+            self.follow_github(&polled, &mut github);
             for (i, snap) in polled {
                 let slot = &mut repos[i];
                 if snap.changed {
@@ -299,16 +320,44 @@ impl Watcher {
                     .iter()
                     .find(|r| r.project == pi)
                     .and_then(|r| r.snapshot.as_ref());
-                let report = eng
-                    .check(project, &project.environments[ei], snapshot, None)
+                let (report, reach) = eng
+                    .check_reach(project, &project.environments[ei], snapshot, None)
                     .await;
-                (i, (report, Instant::now()))
+                (i, (report, reach, Instant::now()))
             })
             .collect()
             .await;
+            // Nothing answered and something could not connect: the watcher's network or the
+            // fleet's? (`crate::calm`)
+            use crate::check::Reach;
+            let answered = reports.iter().any(|(_, r, _)| *r != Reach::Unreachable);
+            let unreachable = reports.iter().any(|(_, r, _)| *r == Reach::Unreachable);
+            let (judgement, change) = network
+                .judge(
+                    answered,
+                    unreachable,
+                    engine.github.answers(crate::calm::NETWORK_TEST_TIMEOUT),
+                )
+                .await;
+            let back_online = matches!(change, Some(crate::calm::Change::BackOnline { .. }));
+            if let Some(change) = change {
+                self.say_network(change);
+            }
+            if network.is_offline() || back_online {
+                // Offline explains GitHub's silence; after it, the next polls tell.
+                github.pending = None;
+            } else {
+                self.confirm_github(&mut github, judgement == crate::calm::Judgement::Judge);
+            }
             let mut busy_projects = Vec::new();
-            for (i, (report, finished)) in due_envs.into_iter().zip(reports) {
+            for (i, (report, reach, finished)) in due_envs.into_iter().zip(reports) {
                 let slot = &mut envs[i];
+                if judgement == crate::calm::Judgement::Hold && reach == Reach::Unreachable {
+                    // Offline (or waking up): this check says nothing about the environment.
+                    // Its last verdict stands; it is tried again on its backoff.
+                    slot.due = finished + slot.backoff.next(false);
+                    continue;
+                }
                 let project = &projects[slot.project];
                 let settings = &project.environments[slot.env].settings;
                 let changed = slot.last.as_ref().is_none_or(|l| differs(l, &report));
@@ -367,6 +416,13 @@ impl Watcher {
             {
                 r.backoff.reset();
                 r.due = r.due.min(Instant::now() + r.backoff.current());
+            }
+            if back_online {
+                // Every environment again at once, so the first real alert waits for nothing
+                // but its own `confirm` checks.
+                let now = Instant::now();
+                repos.iter_mut().for_each(|r| r.due = now);
+                envs.iter_mut().for_each(|e| e.due = now);
             }
         }
     }
@@ -457,53 +513,114 @@ impl Watcher {
         polled
     }
 
-    /// Says once when every repository poll of a round failed transiently, and once when GitHub
-    /// answers again.
-    fn follow_github(&self, polled: &[(usize, RepoSnapshot)], down: &mut Option<DateTime<Utc>>) {
+    /// Follows GitHub's state after a round of polls: a round in which every poll failed
+    /// transiently is said once (a rate limit or a 5xx at once; GitHub not answering at all
+    /// only once an environment has answered since, so that the watcher's own network going
+    /// down reads as offline, not as GitHub), and GitHub answering again once.
+    fn follow_github(&self, polled: &[(usize, RepoSnapshot)], github: &mut GitHubWatch) {
         if polled.is_empty() {
             return;
         }
-        let failure = polled
-            .iter()
-            .map(|(_, s)| s.transient_failure.as_deref())
-            .collect::<Option<Vec<&str>>>();
         let now = Utc::now();
-        match (failure, *down) {
-            (Some(reasons), None) => {
-                *down = Some(now);
-                let message = format!(
-                    "GitHub cannot be read since {} UTC ({}); environments are compared with \
-                     the last known heads",
-                    now.format("%H:%M:%S"),
-                    reasons.first().copied().unwrap_or("no answer")
-                );
-                tracing::warn!("{message}");
-                let _ = self.events.send(WatchEvent::Condition {
-                    condition: Condition {
-                        kind: ConditionKind::GitHubUnavailable,
-                        message,
-                        since: now,
-                    },
-                    active: true,
-                });
+        let failed: Option<Vec<&RepoSnapshot>> = polled
+            .iter()
+            .map(|(_, s)| s.transient_failure.as_ref().map(|_| s))
+            .collect();
+        match failed {
+            None => {
+                github.pending = None;
+                if let Some(since) = github.down_since.take() {
+                    let _ = self.events.send(WatchEvent::Condition {
+                        condition: Condition {
+                            kind: ConditionKind::GitHubUnavailable,
+                            message: format!(
+                                "GitHub answers again (it could not be read from {} to {} UTC)",
+                                since.format("%H:%M:%S"),
+                                now.format("%H:%M:%S")
+                            ),
+                            since,
+                        },
+                        active: false,
+                    });
+                }
             }
-            (None, Some(since)) => {
-                *down = None;
-                let _ = self.events.send(WatchEvent::Condition {
-                    condition: Condition {
-                        kind: ConditionKind::GitHubUnavailable,
-                        message: format!(
-                            "GitHub answers again (it could not be read from {} to {} UTC)",
-                            since.format("%H:%M:%S"),
-                            now.format("%H:%M:%S")
-                        ),
-                        since,
-                    },
-                    active: false,
-                });
+            Some(snaps) if github.down_since.is_none() => {
+                let reason = snaps
+                    .first()
+                    .and_then(|s| s.transient_failure.clone())
+                    .unwrap_or_default();
+                if snaps.iter().all(|s| s.unreachable) {
+                    github.pending.get_or_insert((now, reason));
+                } else {
+                    self.say_github_down(github, now, &reason);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// After a round of checks: GitHub's silence is GitHub's once an environment answered
+    /// (`network_works`); while the watcher is offline it is part of that.
+    fn confirm_github(&self, github: &mut GitHubWatch, network_works: bool) {
+        match github.pending.take() {
+            Some((since, reason)) if network_works => self.say_github_down(github, since, &reason),
+            Some(pending) if !network_works => {
+                github.pending = Some(pending);
             }
             _ => {}
         }
+    }
+
+    fn say_github_down(&self, github: &mut GitHubWatch, since: DateTime<Utc>, reason: &str) {
+        github.down_since = Some(since);
+        let message = format!(
+            "GitHub cannot be read since {} UTC ({reason}); environments are compared with the \
+             last known heads",
+            since.format("%H:%M:%S")
+        );
+        tracing::warn!("{message}");
+        let _ = self.events.send(WatchEvent::Condition {
+            condition: Condition {
+                kind: ConditionKind::GitHubUnavailable,
+                message,
+                since,
+            },
+            active: true,
+        });
+    }
+
+    /// Says the watcher went offline, or came back.
+    fn say_network(&self, change: crate::calm::Change) {
+        let (message, since, active) = match change {
+            crate::calm::Change::WentOffline { since } => (
+                format!(
+                    "Offline since {} UTC: neither the environments nor GitHub answer. Nothing \
+                     is judged until the network is back; the verdicts shown are those of the \
+                     last checks",
+                    since.format("%H:%M:%S")
+                ),
+                since,
+                true,
+            ),
+            crate::calm::Change::BackOnline { since, at } => (
+                format!(
+                    "Back online (offline from {} to {} UTC): checking every environment again",
+                    since.format("%H:%M:%S"),
+                    at.format("%H:%M:%S")
+                ),
+                since,
+                false,
+            ),
+        };
+        tracing::warn!("{message}");
+        let _ = self.events.send(WatchEvent::Condition {
+            condition: Condition {
+                kind: ConditionKind::Offline,
+                message,
+                since,
+            },
+            active,
+        });
     }
 
     /// Says once, with numbers, when the fleet needs more of GitHub than its quota allows, and

@@ -277,6 +277,18 @@ impl GitHub {
         }
     }
 
+    /// Whether this GitHub answers over HTTP at all (`GET /rate_limit`, any status): the
+    /// watcher's test of its own network when every environment fails to connect. Outside the
+    /// rate gate, since GitHub does not count `/rate_limit` against the quota (and a rate
+    /// limit is an answer too). Waits at most `timeout`.
+    pub async fn answers(&self, timeout: Duration) -> bool {
+        let url = self.base.url(&["rate_limit"], &[]);
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(GITHUB_JSON));
+        let request = self.crab._get_with_headers(url.as_str(), Some(headers));
+        matches!(tokio::time::timeout(timeout, request).await, Ok(Ok(_)))
+    }
+
     /// The head commit of `branch` (`GET /repos/{o}/{r}/branches/{branch}`).
     ///
     /// # Errors

@@ -1,0 +1,153 @@
+//! Alerts about the fleet, not about the watcher (issue 14), through the real binary: the
+//! network going away (GitHub and every environment behind one real nginx that is stopped and
+//! started again) and GitHub going away alone.
+
+use std::time::Duration;
+
+use deploywatch_fakehub::FakeHub;
+
+use crate::harness::{Dw, sha};
+use crate::infra::Nginx;
+use crate::reports::build_info;
+
+const ENVS: usize = 12;
+
+/// The fleet's config: `ENVS` repositories with one environment each, every build-info a
+/// static file of `nginx` port 1; GitHub at `api_url`.
+fn config(api_url: &str, nginx: &Nginx) -> String {
+    let mut toml = format!(
+        r#"[github]
+api_url = "{api_url}"
+
+[defaults]
+grace = "0s"
+ci_timeout = "10m"
+fast_interval = "200ms"
+idle_interval = "1s"
+timeout = "1s"
+
+[notifications]
+desktop = false
+"#
+    );
+    for i in 0..ENVS {
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"s{i}\"\nrepo = \"acme/s{i}\"\nbranch = \"main\"\n\n\
+             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
+            nginx.url(1, &format!("/s{i}.json"))
+        ));
+    }
+    toml
+}
+
+/// Every repository's head with CI green, and every environment serving it.
+fn fleet(hub: &FakeHub, nginx: &Nginx) {
+    for i in 0..ENVS {
+        let repo = format!("acme/s{i}");
+        let head = sha(&format!("calm-s{i}"));
+        hub.push(&repo, "main", &head, "Alice", "Ship it");
+        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        nginx.write(&format!("s{i}.json"), &build_info(&head));
+    }
+}
+
+/// nginx in front of everything: port 0 proxies to the fake GitHub, port 1 serves the
+/// build-info files, and `/s3.json` answers 503 while `{root}/s3.down` exists.
+fn network(hub_port: u16) -> Nginx {
+    Nginx::start(&format!(
+        "
+server {{
+    listen 127.0.0.1:{{port0}};
+    location / {{ proxy_pass http://127.0.0.1:{hub_port}; }}
+}}
+server {{
+    listen 127.0.0.1:{{port1}};
+    root {{root}};
+    default_type application/json;
+    location = /s3.json {{
+        if (-f {{root}}/s3.down) {{ return 503; }}
+    }}
+}}"
+    ))
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("a port")
+}
+
+fn lines<'a>(stdout: &'a str, needle: &str) -> Vec<&'a str> {
+    stdout.lines().filter(|l| l.contains(needle)).collect()
+}
+
+async fn sleep(secs: u64) {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_offline_and_back_is_one_condition_and_only_a_real_failure_alerts() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    let mut nginx = tokio::task::block_in_place(|| network(port_of(&hub.api_url())));
+    fleet(&hub, &nginx);
+    let dw = Dw::new(&config(&nginx.url(0, ""), &nginx));
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    sleep(3).await;
+
+    // The network goes away: nothing answers, GitHub included.
+    tokio::task::block_in_place(|| nginx.stop());
+    sleep(2).await;
+    // While it is gone, one environment really breaks.
+    nginx.write("s3.down", "");
+    sleep(3).await;
+    tokio::task::block_in_place(|| nginx.restart());
+    sleep(5).await;
+    let run = crate::incidents::terminate(child).await;
+    let out = &run.stdout;
+
+    assert_eq!(lines(out, "Offline since").len(), 1, "{out}");
+    assert_eq!(lines(out, "Back online").len(), 1, "{out}");
+    assert!(lines(out, "GitHub cannot be read").is_empty(), "{out}");
+    // One incident: the environment that really fails, after the network came back.
+    let incidents = lines(out, "▶");
+    assert_eq!(incidents.len(), 1, "{out}");
+    assert!(incidents[0].contains("s3 / production"), "{out}");
+    let back = out.find("Back online").expect("said");
+    assert!(out.find('▶').is_some_and(|i| i > back), "{out}");
+
+    let status = dw.run_async(&["status", "--json"]).await;
+    for state in status.json().as_array().cloned().unwrap_or_default() {
+        let want = if state["project"] == "s3" {
+            "down"
+        } else {
+            "live"
+        };
+        assert_eq!(state["verdict"], want, "{state:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_going_away_alone_is_one_message_and_verdicts_keep_the_last_heads() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    let nginx = tokio::task::block_in_place(|| network(port_of(&hub.api_url())));
+    fleet(&hub, &nginx);
+    // GitHub straight at the fake (no proxy): when it goes, connections are refused.
+    let dw = Dw::new(&config(&hub.api_url(), &nginx));
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    sleep(3).await;
+    drop(hub);
+    sleep(5).await;
+    let run = crate::incidents::terminate(child).await;
+    let out = &run.stdout;
+
+    assert_eq!(lines(out, "GitHub cannot be read").len(), 1, "{out}");
+    assert!(lines(out, "Offline").is_empty(), "{out}");
+    assert!(lines(out, "▶").is_empty(), "{out}");
+    let status = dw.run_async(&["status", "--json"]).await;
+    let states = status.json().as_array().cloned().unwrap_or_default();
+    assert_eq!(states.len(), ENVS);
+    for state in states {
+        assert_eq!(state["verdict"], "live", "{state:#}");
+    }
+}
