@@ -151,3 +151,101 @@ async fn github_going_away_alone_is_one_message_and_verdicts_keep_the_last_heads
         assert_eq!(state["verdict"], "live", "{state:#}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_environments_behind_one_dead_upstream_give_one_notice_and_one_resolve() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    // The apps: one upstream nginx serving every build-info; the proxy in front of them: a
+    // second nginx. Stopping the upstream makes the proxy answer 502 for all five.
+    let mut upstream = tokio::task::block_in_place(|| {
+        Nginx::start(
+            "server { listen 127.0.0.1:{port0}; root {root}; default_type application/json; }",
+        )
+    });
+    let proxy = tokio::task::block_in_place(|| {
+        Nginx::start(&format!(
+            "server {{ listen 127.0.0.1:{{port0}}; location / {{ proxy_pass http://127.0.0.1:{}; }} }}",
+            upstream.port(0)
+        ))
+    });
+    let (hook, hook_url) = crate::incidents::Hook::start().await;
+    let mut toml = format!(
+        r#"[github]
+api_url = "{}"
+
+[defaults]
+grace = "0s"
+fast_interval = "200ms"
+idle_interval = "1s"
+timeout = "1s"
+
+[notifications]
+desktop = true
+webhook = "{hook_url}"
+"#,
+        hub.api_url()
+    );
+    for i in 0..5 {
+        let repo = format!("acme/g{i}");
+        let head = sha(&format!("group-g{i}"));
+        hub.push(&repo, "main", &head, "Alice", "Ship it");
+        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        upstream.write(&format!("g{i}.json"), &build_info(&head));
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"g{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
+             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
+            proxy.url(0, &format!("/g{i}.json"))
+        ));
+    }
+    let dw = Dw::new(&toml);
+    let desktop = crate::notifications::Desktop::start(dw.path()).await;
+    let mut cmd = dw.command(&["watch"]);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &desktop.address)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("watch");
+    sleep(3).await;
+    assert!(hook.texts().is_empty(), "{:?}", hook.texts());
+
+    tokio::task::block_in_place(|| upstream.stop());
+    let host = format!("127.0.0.1:{}", proxy.port(0));
+    let seen = crate::notifications::wait_for(&desktop.log, 1, Duration::from_secs(15)).await;
+    assert_eq!(
+        seen,
+        [format!("Down: 5 environments on {host}")],
+        "{seen:?}"
+    );
+    let posts = hook.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    for i in 0..5 {
+        assert!(
+            posts[0].contains(&format!("g{i} / production")),
+            "{posts:#?}"
+        );
+    }
+    assert!(
+        posts[0].contains("502"),
+        "the proxy's answer is named: {posts:#?}"
+    );
+
+    tokio::task::block_in_place(|| upstream.restart());
+    let seen = crate::notifications::wait_for(&desktop.log, 2, Duration::from_secs(15)).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1], format!("Resolved: 5 environments on {host}"));
+    sleep(2).await;
+    assert_eq!(hook.texts().len(), 2, "{:#?}", hook.texts());
+    let run = crate::incidents::terminate(child).await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // One incident per environment in history.
+    let history = dw.run_async(&["history", "--json"]).await;
+    let opened = history
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e["kind"] == "incident_opened")
+        .count();
+    assert_eq!(opened, 5, "{history:?}");
+}

@@ -10,12 +10,12 @@ use crate::harness::{Dw, Scenario};
 
 /// A Slack-compatible webhook receiver on loopback: records each `{"text": ...}` it gets.
 #[derive(Clone, Default)]
-struct Hook {
+pub(crate) struct Hook {
     got: Arc<Mutex<Vec<(Instant, String)>>>,
 }
 
 impl Hook {
-    async fn start() -> (Hook, String) {
+    pub(crate) async fn start() -> (Hook, String) {
         let hook = Hook::default();
         let app = Router::new()
             .route(
@@ -35,7 +35,7 @@ impl Hook {
         (hook, url)
     }
 
-    fn texts(&self) -> Vec<String> {
+    pub(crate) fn texts(&self) -> Vec<String> {
         self.got
             .lock()
             .unwrap()
@@ -44,7 +44,7 @@ impl Hook {
             .collect()
     }
 
-    async fn wait_for(&self, n: usize, limit: Duration) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, n: usize, limit: Duration) -> Vec<String> {
         let start = Instant::now();
         while self.texts().len() < n && start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(100)).await;

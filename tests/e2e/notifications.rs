@@ -44,8 +44,40 @@ pub(crate) fn session_bus(dir: &std::path::Path) -> (Guard, String) {
     (Guard(child), line.trim().to_string())
 }
 
+/// A private session bus with `dbus-monitor` logging every Notify call to a file.
+pub(crate) struct Desktop {
+    _bus: Guard,
+    _monitor: Guard,
+    pub(crate) address: String,
+    pub(crate) log: std::path::PathBuf,
+}
+
+impl Desktop {
+    pub(crate) async fn start(dir: &std::path::Path) -> Desktop {
+        let (bus, address) = session_bus(dir);
+        let log = dir.join("monitor.txt");
+        let monitor = Guard(
+            Command::new("dbus-monitor")
+                .arg("--address")
+                .arg(&address)
+                .arg("interface=org.freedesktop.Notifications,member=Notify")
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dbus-monitor (apt package dbus-bin)"),
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Desktop {
+            _bus: bus,
+            _monitor: monitor,
+            address,
+            log,
+        }
+    }
+}
+
 /// The summaries of every Notify call seen so far (the 4th string argument).
-fn summaries(log: &std::path::Path) -> Vec<String> {
+pub(crate) fn summaries(log: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let mut out = Vec::new();
     let mut lines = text.lines();
@@ -67,7 +99,7 @@ fn summaries(log: &std::path::Path) -> Vec<String> {
     out
 }
 
-async fn wait_for(log: &std::path::Path, n: usize, limit: Duration) -> Vec<String> {
+pub(crate) async fn wait_for(log: &std::path::Path, n: usize, limit: Duration) -> Vec<String> {
     let start = Instant::now();
     while summaries(log).len() < n && start.elapsed() < limit {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -84,35 +116,24 @@ async fn one_desktop_notification_per_incident_open_and_resolve() {
         &s.config("", "", "confirm = 2")
             .replace("desktop = false", "desktop = true"),
     );
-    let (_bus, address) = session_bus(dw.path());
-    let log = dw.path().join("monitor.txt");
-    let _monitor = Guard(
-        Command::new("dbus-monitor")
-            .arg("--address")
-            .arg(&address)
-            .arg("interface=org.freedesktop.Notifications,member=Notify")
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-monitor (apt package dbus-bin)"),
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let desktop = Desktop::start(dw.path()).await;
+    let (address, log) = (&desktop.address, &desktop.log);
 
     let mut cmd = dw.command(&["watch"]);
-    cmd.env("DBUS_SESSION_BUS_ADDRESS", &address)
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", address)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let _watch = Guard(cmd.spawn().unwrap());
 
-    let seen = wait_for(&log, 1, Duration::from_secs(15)).await;
+    let seen = wait_for(log, 1, Duration::from_secs(15)).await;
     assert_eq!(seen, ["Phantom deploy: shop / production"], "{seen:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(summaries(&log).len(), 1, "repeated: {:?}", summaries(&log));
+    assert_eq!(summaries(log).len(), 1, "repeated: {:?}", summaries(log));
 
     s.env.set_live(&s.new);
-    let seen = wait_for(&log, 2, Duration::from_secs(15)).await;
+    let seen = wait_for(log, 2, Duration::from_secs(15)).await;
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[1], "Resolved (phantom deploy): shop / production");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(summaries(&log).len(), 2, "{:?}", summaries(&log));
+    assert_eq!(summaries(log).len(), 2, "{:?}", summaries(log));
 }

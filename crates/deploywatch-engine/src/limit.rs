@@ -46,6 +46,19 @@ pub(crate) fn host_key(url: &str) -> String {
     }
 }
 
+/// The host of a build-info URL as people name it: `shop.example.com`, `127.0.0.1:8080` (the
+/// port only when it is not the scheme's default).
+pub(crate) fn host_name(url: &str) -> String {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
 /// One job: its group (the project, for fairness) and host (for the per-host limit).
 pub(crate) struct Job {
     pub group: usize,
@@ -255,6 +268,17 @@ mod tests {
         for i in 20..25 {
             assert!(early.contains(&i), "job {i} started early: {early:?}");
         }
+    }
+
+    #[test]
+    fn host_names_are_what_people_write() {
+        assert_eq!(
+            host_name("https://shop.example.com/api/build-info"),
+            "shop.example.com"
+        );
+        assert_eq!(host_name("http://127.0.0.1:8080/v"), "127.0.0.1:8080");
+        assert_eq!(host_name("https://[::1]:8443/v"), "[::1]:8443");
+        assert_eq!(host_name("not a url"), "not a url");
     }
 
     #[test]

@@ -44,6 +44,26 @@ impl Notice {
             kind,
         }
     }
+
+    /// One notice for several environments on one host with the same event and verdict:
+    /// "Down: 5 environments on shop.example.com", naming them all, with the first one's
+    /// hint. Clicking it opens the first environment's report.
+    pub fn grouped(first: &Notice, others: &[Notice], host: &str) -> Notice {
+        let n = others.len() + 1;
+        let summary = match first.kind {
+            "resolve" => format!("Resolved: {n} environments on {host}"),
+            _ => format!("{}: {n} environments on {host}", first.verdict.title()),
+        };
+        let names: Vec<String> = std::iter::once(first)
+            .chain(others)
+            .map(|n| format!("{} / {}", n.project, n.environment))
+            .collect();
+        Notice {
+            summary,
+            body: format!("{}.\n{}", names.join(", "), first.body),
+            ..first.clone()
+        }
+    }
 }
 
 /// Called with (project, environment) when someone picks "Open report" on a notification.

@@ -72,6 +72,16 @@ pub enum ConditionKind {
     Offline,
 }
 
+/// How long a notice waits for others of its kind (same host, event and verdict) before it is
+/// sent: environments failing together give one notice, and a lone alert comes this much later.
+pub const COALESCE: Duration = Duration::from_secs(3);
+
+/// A notice waiting for the coalescing window; `host` is its environment's build-info host.
+struct Pending {
+    notice: Notice,
+    host: String,
+}
+
 /// What the watcher knows of GitHub's availability.
 #[derive(Debug, Default)]
 struct GitHubWatch {
@@ -209,6 +219,9 @@ impl Watcher {
         let mut budget_said = false;
         let mut github = GitHubWatch::default();
         let mut network = crate::calm::Network::new();
+        // Notices waiting for the coalescing window, and when it closes.
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut flush_at: Option<Instant> = None;
         // Unchanged sample checks older than the retention are dropped once per start and
         // once a day; every change and the history stay.
         let mut next_prune = Instant::now();
@@ -224,9 +237,13 @@ impl Watcher {
                 (None, Some(n)) => n,
                 (None, None) => Instant::now() + Duration::from_secs(3600),
             };
+            let wake = flush_at.map_or(wake, |f| f.min(wake));
             tokio::select! {
                 cmd = self.commands.recv() => match cmd {
-                    None | Some(Command::Stop) => return,
+                    None | Some(Command::Stop) => {
+                        self.flush(std::mem::take(&mut pending)).await;
+                        return;
+                    }
                     Some(Command::CheckNow) => {
                         paused_until = None;
                         let now = Instant::now();
@@ -256,6 +273,10 @@ impl Watcher {
                 let _ = self.events.send(WatchEvent::Paused { until: None });
             }
 
+            if flush_at.is_some_and(|f| f <= Instant::now()) {
+                flush_at = None;
+                self.flush(std::mem::take(&mut pending)).await;
+            }
             if network.turn() {
                 // Woke from a suspend: look again before judging anything.
                 tracing::info!("woke from a suspend: checking everything again");
@@ -387,8 +408,17 @@ impl Watcher {
                     )
                 };
                 engine.record(&report, changed, &slot.incident, Some(next_at));
-                if let Some(event) = event {
-                    self.announce(slot, &event, &report, incident_sha).await;
+                if let Some(event) = event
+                    && let Some(notice) = self.announce(slot, &event, &report, incident_sha).await
+                {
+                    // Held for the coalescing window, to go out with others of its kind.
+                    flush_at.get_or_insert(Instant::now() + COALESCE);
+                    pending.push(Pending {
+                        notice,
+                        host: crate::limit::host_name(
+                            &projects[slot.project].environments[slot.env].build_info_url,
+                        ),
+                    });
                 }
                 slot.disk
                     .follow(
@@ -676,7 +706,7 @@ impl Watcher {
         event: &IncidentEvent,
         report: &Report,
         incident_sha: Option<Sha>,
-    ) {
+    ) -> Option<Notice> {
         let engine = &self.engine;
         let at = report.checked_at;
         let (p, e) = (report.project.as_str(), report.environment.as_str());
@@ -746,12 +776,42 @@ impl Watcher {
             }
         };
         let notice = Notice::new(event, report);
-        let delivered = if send {
-            self.notifier.send(&notice).await.is_empty()
-        } else {
-            false
-        };
-        let _ = self.events.send(WatchEvent::Incident { notice, delivered });
+        if send {
+            return Some(notice);
+        }
+        let _ = self.events.send(WatchEvent::Incident {
+            notice,
+            delivered: false,
+        });
+        None
+    }
+
+    /// Sends what waited for the coalescing window: environments on one host with the same
+    /// event and verdict as one notice naming them all, any other alone. Each environment
+    /// keeps its own incident and its own [`WatchEvent::Incident`].
+    async fn flush(&self, pending: Vec<Pending>) {
+        let mut groups: Vec<(String, Vec<Notice>)> = Vec::new();
+        for Pending { notice, host } in pending {
+            match groups.iter_mut().find(|(h, g)| {
+                *h == host && g[0].kind == notice.kind && g[0].verdict == notice.verdict
+            }) {
+                Some((_, group)) => group.push(notice),
+                None => groups.push((host, vec![notice])),
+            }
+        }
+        for (host, group) in groups {
+            let delivered = match group.split_first() {
+                Some((one, [])) => self.notifier.send(one).await.is_empty(),
+                Some((first, others)) => {
+                    let notice = Notice::grouped(first, others, &host);
+                    self.notifier.send(&notice).await.is_empty()
+                }
+                None => continue,
+            };
+            for notice in group {
+                let _ = self.events.send(WatchEvent::Incident { notice, delivered });
+            }
+        }
     }
 }
 
