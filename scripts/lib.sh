@@ -51,6 +51,7 @@ ensure_infra_packages() {
   ensure_packages nginx-light  # nginx: static, proxy, proxy_cache, SPA fallback (tests/e2e/real_infra.rs)
   ensure_packages varnish  # Varnish cache in front of an nginx origin (tests/e2e/real_infra.rs)
   ensure_packages wrk  # the HTTP floor the scale bench compares verify with (crates/deploywatch-cli/benches/scale.rs)
+  ensure_packages faketime  # libfaketime: a wall-clock jump without a monotonic one, i.e. a suspend (tests/e2e/calm.rs)
 }
 
 ensure_node() {

@@ -249,3 +249,51 @@ webhook = "{hook_url}"
         .count();
     assert_eq!(opened, 5, "{history:?}");
 }
+
+/// libfaketime (Debian's `faketime`): the wall clock the binary sees is shifted by the offset
+/// in a file the test writes, while its monotonic clock runs on — what a suspend looks like.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspend_with_the_network_coming_back_late_alerts_nothing() {
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: scripts/lib.sh ensure_infra_packages installs faketime"
+    );
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    let mut nginx = tokio::task::block_in_place(|| network(port_of(&hub.api_url())));
+    fleet(&hub, &nginx);
+    let dw = Dw::new(&config(&nginx.url(0, ""), &nginx));
+    let offset = dw.path().join("faketime");
+    std::fs::write(&offset, "+0\n").expect("offset");
+    let mut cmd = dw.command(&["watch", "--no-notify"]);
+    cmd.env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME_TIMESTAMP_FILE", &offset)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("watch");
+    sleep(3).await;
+
+    // The lid closes for an hour: the wall clock jumps, the monotonic clock does not, and
+    // the network is not back yet when the watcher wakes.
+    std::fs::write(&offset, "+3600\n").expect("offset");
+    tokio::task::block_in_place(|| nginx.stop());
+    sleep(3).await;
+    tokio::task::block_in_place(|| nginx.restart());
+    sleep(3).await;
+    let run = crate::incidents::terminate(child).await;
+    let out = &run.stdout;
+
+    // The same outage without a suspend before it reads as offline (the first test); after a
+    // wake-up it is the network coming back: nothing to say.
+    assert!(lines(out, "Offline").is_empty(), "{out}");
+    assert!(lines(out, "▶").is_empty(), "{out}");
+    let status = dw.run_async(&["status", "--json"]).await;
+    let states = status.json().as_array().cloned().unwrap_or_default();
+    assert_eq!(states.len(), ENVS);
+    for state in states {
+        assert_eq!(state["verdict"], "live", "{state:#}");
+    }
+}
