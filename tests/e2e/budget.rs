@@ -158,3 +158,67 @@ async fn a_secondary_limit_stops_every_request_until_retry_after() {
     assert_eq!(requests[0].status, 429);
     assert!(!run.stdout.contains('▶'), "{}", run.stdout);
 }
+
+#[tokio::test]
+async fn five_hundred_repositories_with_a_token_whose_quota_is_mostly_spent_stay_above_the_reserve()
+{
+    // A token whose hour is mostly spent by the user's other tools: 1,000 of 5,000 left, the
+    // reserve is 250. 500 repositories want 500 heads and 500 run lists at once.
+    const MANY: usize = 500;
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    hub.require_token(Some("ghp_budget"));
+    hub.set_rate_limit(5000, 1000, Utc::now() + chrono::Duration::hours(1));
+    let env = SimEnv::start("production").await.expect("environment");
+    let head = sha("many");
+    env.set_live(&head);
+    let mut toml = format!(
+        "[github]\napi_url = \"{}\"\n\n[defaults]\ngrace = \"0s\"\nfast_interval = \"1s\"\n\
+         idle_interval = \"1s\"\ntimeout = \"5s\"\n\n[notifications]\ndesktop = false\n",
+        hub.api_url()
+    );
+    for i in 0..MANY {
+        let repo = format!("acme/m{i}");
+        hub.push(&repo, "main", &head, "Alice", "Ship it");
+        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"m{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
+             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
+            env.build_info_url()
+        ));
+    }
+    let dw = Dw::new(&toml);
+    let mut cmd = dw.command(&["watch", "--no-notify"]);
+    cmd.env("GITHUB_TOKEN", "ghp_budget")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("watch");
+    // Twelve idle intervals: a scaled hour at the default schedule.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let run = crate::incidents::terminate(child).await;
+
+    let requests = hub.requests();
+    assert!(
+        requests.iter().all(|r| r.status != 403 && r.status != 429),
+        "a request past the limit"
+    );
+    let charged = requests.iter().filter(|r| r.status != 304).count();
+    assert!(
+        charged <= 750,
+        "{charged} requests charged; 750 were above the reserve"
+    );
+    let heads = requests
+        .iter()
+        .filter(|r| r.path_and_query.contains("/branches/") && r.status == 200)
+        .count();
+    assert_eq!(heads, MANY, "every head read once");
+    let states = verdicts(&dw).await;
+    assert_eq!(states.len(), MANY, "{run:?}");
+    let live = states.iter().filter(|s| s["verdict"] == "live").count();
+    assert_eq!(
+        live,
+        MANY,
+        "{:#?}",
+        states.iter().find(|s| s["verdict"] != "live")
+    );
+    assert!(!run.stdout.contains('▶'), "{}", run.stdout);
+}
