@@ -4,13 +4,30 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use deploywatch_config::Project;
 use deploywatch_core::{Report, Sha};
+use deploywatch_engine::{Condition, ConditionKind};
 use deploywatch_github::CommitSummary;
-use deploywatch_ipc::{CheckRow, CommitRow, EnvRow, HistoryRow, LagRow, ReportView};
+use deploywatch_ipc::{
+    CheckRow, CommitRow, EnvRow, HistoryRow, LagRow, ReportView, WatcherCondition,
+};
 use deploywatch_store::{DeployLag, EnvState, HistoryEvent};
 
 /// RFC 3339 in UTC with seconds, as every time in `deploywatch-ipc`.
 pub fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A condition of the watcher, with its kind's stable name.
+pub fn condition(c: &Condition) -> WatcherCondition {
+    WatcherCondition {
+        kind: match c.kind {
+            ConditionKind::Offline => "offline",
+            ConditionKind::GitHubUnavailable => "github_unavailable",
+            ConditionKind::GitHubBudget => "github_budget",
+        }
+        .to_string(),
+        message: c.message.clone(),
+        since: time(c.since),
+    }
 }
 
 fn sha(s: Option<&Sha>) -> Option<String> {

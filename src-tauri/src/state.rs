@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use deploywatch_config::Config;
 use deploywatch_core::Verdict;
 use deploywatch_engine::{
-    Command, Engine, EngineOptions, Notice, Notifier, OpenReportHook, WatchEvent, Watcher,
+    Command, Condition, ConditionKind, Engine, EngineOptions, Notice, Notifier, OpenReportHook,
+    WatchEvent, Watcher,
 };
 use deploywatch_fleet::Fleet;
 use deploywatch_github::{DeviceCodes, GitHub, TokenSource};
 use deploywatch_ipc::{
     Dashboard, DeviceCode, EnvRow, EnvironmentForm, HistoryPage, HistoryQuery, LagRow, OpenReport,
-    Overall, ReportView, Settings, TestResult,
+    Overall, ReportView, Settings, TestResult, WatcherCondition,
 };
 use deploywatch_store::{HistoryCursor, HistoryFilter, Store};
 use tokio::sync::{Mutex, broadcast, mpsc};
@@ -95,6 +96,38 @@ struct Running {
     /// Why the file's latest outside edit was not applied (it is invalid); the watcher keeps
     /// running the previous configuration meanwhile.
     edit_error: Option<String>,
+    /// The running watcher's conditions that hold now; a new one for each watcher, so a
+    /// stopped watcher's last events cannot reach its successor's.
+    conditions: Arc<StdMutex<ActiveConditions>>,
+}
+
+/// The conditions of one watcher that hold now, at most one per kind, most important first
+/// (offline, then GitHub unreadable, then GitHub's quota short).
+#[derive(Debug, Default)]
+struct ActiveConditions(Vec<Condition>);
+
+impl ActiveConditions {
+    /// A condition began (`active`: it replaces one of its kind) or ended (it is removed).
+    fn apply(&mut self, condition: Condition, active: bool) {
+        self.0.retain(|c| c.kind != condition.kind);
+        if active {
+            self.0.push(condition);
+            self.0.sort_by_key(|c| rank(c.kind));
+        }
+    }
+
+    fn to_ipc(&self) -> Vec<WatcherCondition> {
+        self.0.iter().map(convert::condition).collect()
+    }
+}
+
+/// Which condition the dashboard says first: the one that explains the others.
+fn rank(kind: ConditionKind) -> u8 {
+    match kind {
+        ConditionKind::Offline => 0,
+        ConditionKind::GitHubUnavailable => 1,
+        ConditionKind::GitHubBudget => 2,
+    }
 }
 
 struct Demo {
@@ -210,6 +243,7 @@ impl AppState {
         run.config_error = None;
         run.edit_error = None;
         run.paused_until = None;
+        run.conditions = Arc::default();
         run.demo = demo;
         let (config_path, db_path) = match &run.demo {
             Some(d) => (d.config.clone(), self.paths.demo_dir.join("deploywatch.db")),
@@ -245,11 +279,19 @@ impl AppState {
                 let mut rx = events.subscribe();
                 drop(events);
                 let changed = self.changed.clone();
+                let conditions = run.conditions.clone();
                 tokio::spawn(async move {
                     loop {
                         match rx.recv().await {
                             Ok(WatchEvent::Incident { notice, .. }) => {
                                 let _ = changed.send(Changed::Incident(notice));
+                                let _ = changed.send(Changed::Dashboard);
+                            }
+                            Ok(WatchEvent::Condition { condition, active }) => {
+                                conditions
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .apply(condition, active);
                                 let _ = changed.send(Changed::Dashboard);
                             }
                             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -333,6 +375,11 @@ impl AppState {
         let paused_until = run.paused_until.filter(|t| *t > Utc::now());
         let demo = run.demo.is_some();
         let config_error = run.edit_error.clone();
+        let conditions = run
+            .conditions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_ipc();
         let Some(engine) = run.engine.clone() else {
             if let Some(err) = &run.config_error {
                 return Err(AppError::ConfigInvalid(err.clone()));
@@ -344,6 +391,7 @@ impl AppState {
                 demo,
                 environments: Vec::new(),
                 config_error: None,
+                conditions: Vec::new(),
             });
         };
         drop(run);
@@ -372,6 +420,7 @@ impl AppState {
             demo,
             environments: rows,
             config_error,
+            conditions,
         })
     }
 
@@ -783,6 +832,7 @@ impl AppState {
         if let Some(tx) = run.commands.take() {
             let _ = tx.send(Command::Stop).await;
         }
+        run.conditions = Arc::default();
         run.demo = None;
     }
 }
@@ -828,4 +878,71 @@ fn open_engine(config_path: &Path, db_path: &Path) -> Result<Arc<Engine>, AppErr
         github,
         store: Some(store),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(kind: ConditionKind, message: &str) -> Condition {
+        Condition {
+            kind,
+            message: message.into(),
+            since: DateTime::parse_from_rfc3339("2026-11-22T10:30:00Z")
+                .expect("time")
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn conditions_begin_replace_end_and_come_most_important_first() {
+        let mut active = ActiveConditions::default();
+        active.apply(condition(ConditionKind::GitHubBudget, "short"), true);
+        active.apply(condition(ConditionKind::Offline, "offline"), true);
+        active.apply(condition(ConditionKind::GitHubUnavailable, "down"), true);
+        let kinds = |a: &ActiveConditions| -> Vec<String> {
+            a.to_ipc().into_iter().map(|c| c.kind).collect()
+        };
+        assert_eq!(
+            kinds(&active),
+            ["offline", "github_unavailable", "github_budget"]
+        );
+        // Said again: replaced, not repeated.
+        active.apply(condition(ConditionKind::GitHubBudget, "shorter"), true);
+        let shown = active.to_ipc();
+        assert_eq!(shown.len(), 3);
+        assert_eq!(shown[2].message, "shorter");
+        assert_eq!(shown[2].since, "2026-11-22T10:30:00Z");
+        // Ended: gone, whatever its closing message says.
+        active.apply(condition(ConditionKind::Offline, "Back online"), false);
+        assert_eq!(kinds(&active), ["github_unavailable", "github_budget"]);
+        // An end without a beginning changes nothing.
+        active.apply(condition(ConditionKind::Offline, "Back online"), false);
+        assert_eq!(kinds(&active), ["github_unavailable", "github_budget"]);
+    }
+
+    #[test]
+    fn dashboard_conditions_round_trip_and_default_to_none() {
+        let d = Dashboard {
+            overall: Overall::Idle,
+            paused_until: None,
+            empty: false,
+            demo: false,
+            environments: Vec::new(),
+            config_error: None,
+            conditions: vec![convert::condition(&condition(
+                ConditionKind::Offline,
+                "offline",
+            ))],
+        };
+        let json = serde_json::to_value(&d).expect("serialise");
+        assert_eq!(json["conditions"][0]["kind"], "offline");
+        let back: Dashboard = serde_json::from_value(json.clone()).expect("deserialise");
+        assert_eq!(back, d);
+        // From a backend that predates conditions: none.
+        let mut old = json;
+        old.as_object_mut().expect("object").remove("conditions");
+        let back: Dashboard = serde_json::from_value(old).expect("deserialise");
+        assert!(back.conditions.is_empty());
+    }
 }

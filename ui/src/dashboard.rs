@@ -84,6 +84,13 @@ fn Fleet(dashboard: Dashboard) -> impl IntoView {
                 <span>{message}</span>
             </div>
         })}
+        {dashboard.conditions.into_iter().map(|c| {
+            let class = if c.kind == "offline" { "notice notice-idle" } else { "notice notice-info" };
+            view! {
+                <div class=class role="status" data-testid="watcher-condition" data-kind=c.kind
+                    title=absolute(&c.since)>{c.message}</div>
+            }
+        }).collect_view()}
         <div class="table-wrap">
             <table class="fleet">
                 <thead>

@@ -73,6 +73,21 @@ pub struct Dashboard {
     /// file, line and key); the previous configuration keeps being watched until it is fixed.
     #[serde(default)]
     pub config_error: Option<String>,
+    /// What holds for the watcher itself, not for one environment (offline, GitHub unreadable,
+    /// GitHub's quota short), while it holds: most important first.
+    #[serde(default)]
+    pub conditions: Vec<WatcherCondition>,
+}
+
+/// A condition of the running watcher, said once at the top of the dashboard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatcherCondition {
+    /// `offline`, `github_unavailable` or `github_budget`.
+    pub kind: String,
+    /// For people: what holds and what it means for the verdicts shown.
+    pub message: String,
+    /// When it began.
+    pub since: String,
 }
 
 /// One environment on the dashboard.

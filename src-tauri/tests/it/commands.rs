@@ -349,6 +349,7 @@ fn tray_summary_counts_verdicts() {
         demo: false,
         environments: rows,
         config_error: None,
+        conditions: Vec::new(),
     };
     assert_eq!(d.overall, deploywatch_ipc::Overall::Alert);
     assert_eq!(
