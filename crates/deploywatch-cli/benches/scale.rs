@@ -16,6 +16,10 @@
 //!   0 skips), GitHub being a `FakeHub` where every project's head is SHA with CI green: RSS at
 //!   the end, CPU, probes answered; and the RSS per additional environment between sizes.
 //!
+//! `DW_SCALE_IDLE=60s` sets both intervals of the schedule, so `watch` runs at its idle rate
+//! from the start; it then also prints the fewest and most probes any environment received
+//! and the GitHub requests per repository.
+//!
 //! Run with `cargo bench -p deploywatch-cli --bench scale`. `DW_SCALE_N=1000` (comma
 //! separated) picks the sizes; `DW_BIN=/path/to/deploywatch` measures another binary (an older
 //! build, for a before/after); `DW_SCALE_PERF=1` records `perf record -g` of one verify run at
@@ -98,14 +102,38 @@ impl Nginx {
 
     /// Requests answered so far (access log lines; nginx flushes its buffer on USR1).
     fn requests(&self) -> usize {
+        self.log_lines().len()
+    }
+
+    fn log_lines(&self) -> Vec<String> {
         let _ = Command::new("kill")
             .arg("-USR1")
             .arg(self.child.id().to_string())
             .status();
         std::thread::sleep(Duration::from_millis(200));
         std::fs::read_to_string(&self.log)
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Over the log lines after the first `skip`: the fewest and the most requests any of the
+    /// `n` environments' paths received.
+    fn per_environment(&self, skip: usize, n: usize) -> (usize, usize) {
+        let mut counts = std::collections::HashMap::new();
+        for line in self.log_lines().iter().skip(skip) {
+            // combined format: … "GET /p1/e2/build-info.json?… HTTP/1.1" …
+            if let Some(path) = line.split('"').nth(1).and_then(|r| r.split(' ').nth(1)) {
+                let path = path.split('?').next().unwrap_or(path);
+                *counts.entry(path.to_owned()).or_insert(0usize) += 1;
+            }
+        }
+        let each: Vec<usize> = (0..n)
+            .map(|i| counts.get(&env_path(i)).copied().unwrap_or(0))
+            .collect();
+        (
+            each.iter().copied().min().unwrap_or(0),
+            each.iter().copied().max().unwrap_or(0),
+        )
     }
 }
 
@@ -211,12 +239,24 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn measure(n: usize, bin: &Path, nginx_bin: &Path, wrk_bin: &Path, hub: &str) -> Option<u64> {
+fn measure(
+    n: usize,
+    bin: &Path,
+    nginx_bin: &Path,
+    wrk_bin: &Path,
+    hub: &deploywatch_fakehub::FakeHub,
+) -> Option<u64> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     // `verify --expect` does not ask GitHub; `watch` asks the fake one.
+    // `DW_SCALE_IDLE=60s`: both intervals of the schedule, so `watch` is at its idle rate from
+    // the start (default: the default schedule, 10 s → 5 min).
+    let schedule = std::env::var("DW_SCALE_IDLE")
+        .map(|i| format!("fast_interval = \"{i}\"\nidle_interval = \"{i}\"\n"))
+        .unwrap_or_default();
     let mut config = format!(
-        "[github]\napi_url = \"{hub}\"\n\n[defaults]\ngrace = \"0s\"\n\n[notifications]\ndesktop = false\n"
+        "[github]\napi_url = \"{}\"\n\n[defaults]\ngrace = \"0s\"\n{schedule}\n[notifications]\ndesktop = false\n",
+        hub.api_url()
     );
     let port = free_port();
     for i in 0..n {
@@ -307,13 +347,20 @@ fn measure(n: usize, bin: &Path, nginx_bin: &Path, wrk_bin: &Path, hub: &str) ->
         cl_ms
     );
     let _ = std::io::stdout().flush();
-    watch(n, bin, &cfg, &db, &nginx)
+    watch(n, bin, &cfg, &db, &nginx, hub)
 }
 
 /// `deploywatch watch` over the same environments (default schedule, every project's head on
 /// SHA with CI green at the fake GitHub) for `DW_SCALE_WATCH` seconds (default 20; 0 skips):
 /// RSS at the end, CPU used, probes nginx answered. Returns the RSS in KiB.
-fn watch(n: usize, bin: &Path, cfg: &Path, db: &Path, nginx: &Nginx) -> Option<u64> {
+fn watch(
+    n: usize,
+    bin: &Path,
+    cfg: &Path,
+    db: &Path,
+    nginx: &Nginx,
+    hub: &deploywatch_fakehub::FakeHub,
+) -> Option<u64> {
     let secs: u64 = std::env::var("DW_SCALE_WATCH")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -322,6 +369,7 @@ fn watch(n: usize, bin: &Path, cfg: &Path, db: &Path, nginx: &Nginx) -> Option<u
         return None;
     }
     let before = nginx.requests();
+    let github_before = hub.requests().len();
     let mut child = Command::new(bin)
         .arg("--config")
         .arg(cfg)
@@ -361,13 +409,18 @@ fn watch(n: usize, bin: &Path, cfg: &Path, db: &Path, nginx: &Nginx) -> Option<u
         .status();
     let _ = child.wait();
     let probes = nginx.requests() - before;
+    let (fewest, most) = nginx.per_environment(before, n);
+    let github = hub.requests().len() - github_before;
     println!(
-        "  watch for {secs} s: RSS {:.1} MB (peak {:.1} MB), CPU {} ms, {probes} probes \
-         ({:.1} per environment)",
+        "  watch for {secs} s: RSS {:.1} MB (peak {:.1} MB), CPU {} ms ({:.1} % of one core), \
+         {probes} probes ({:.1} per environment, fewest {fewest}, most {most}), {github} GitHub \
+         requests ({:.1} per repository)",
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0,
         ticks * 10,
-        probes as f64 / n as f64
+        ticks as f64 * 10.0 / (secs as f64 * 10.0),
+        probes as f64 / n as f64,
+        github as f64 / PROJECTS.min(n) as f64
     );
     Some(rss)
 }
@@ -408,7 +461,7 @@ fn main() {
     }
     let mut watched: Vec<(usize, u64)> = Vec::new();
     for n in sizes {
-        if let Some(rss) = measure(n, &bin, &nginx, &wrk_bin, &hub.api_url()) {
+        if let Some(rss) = measure(n, &bin, &nginx, &wrk_bin, &hub) {
             watched.push((n, rss));
         }
     }

@@ -110,7 +110,7 @@ struct EnvSlot {
     /// Whether the open incident was announced (a repeat of an already-announced
     /// (environment, expected SHA, verdict) is not, and then neither is its resolve).
     announced: bool,
-    last: Option<Report>,
+    last: Option<Last>,
     /// Whether its disk is running out, and whether that was announced (see `crate::disk`).
     disk: crate::disk::DiskWatch,
 }
@@ -209,7 +209,7 @@ impl Watcher {
                     announced: open.is_some(),
                     incident_id: open.map(|i| i.id),
                     incident,
-                    last: stored.map(|s| s.report),
+                    last: stored.map(|s| Last::of(&s.report)),
                     disk: crate::disk::DiskWatch::restore(&engine, &p.name, &e.name),
                 });
             }
@@ -334,7 +334,7 @@ impl Watcher {
                 })
                 .collect();
             let (targets, repos_ref, eng) = (&targets, &repos, &*engine);
-            let reports = crate::limit::Bounded::new(jobs, eng.limits, |i| async move {
+            let mut checks = crate::limit::Bounded::new(jobs, eng.limits, |i| async move {
                 let (pi, ei) = targets[i];
                 let project = &projects[pi];
                 let snapshot = repos_ref
@@ -345,18 +345,34 @@ impl Watcher {
                     .check_reach(project, &project.environments[ei], snapshot, None)
                     .await;
                 (i, (report, reach, Instant::now()))
-            })
-            .collect()
-            .await;
-            // Nothing answered and something could not connect: the watcher's network or the
-            // fleet's? (`crate::calm`)
+            });
+            // Each check is taken as it finishes (a round's reports are never all held at
+            // once), except those that could not connect: whether they say something about
+            // the environment or about the watcher's own network is known only at the end of
+            // the round (`crate::calm`).
             use crate::check::Reach;
-            let answered = reports.iter().any(|(_, r, _)| *r != Reach::Unreachable);
-            let unreachable = reports.iter().any(|(_, r, _)| *r == Reach::Unreachable);
+            let mut busy_projects = Vec::new();
+            let mut answered = false;
+            let mut unconnected = Vec::new();
+            while let Some((i, (report, reach, finished))) = checks.next().await {
+                if reach == Reach::Unreachable {
+                    unconnected.push((due_envs[i], report, finished));
+                    continue;
+                }
+                answered = true;
+                let slot = &mut envs[due_envs[i]];
+                let taken = self
+                    .take(slot, report, finished, repos_ref, &mut pending)
+                    .await;
+                if taken {
+                    busy_projects.push(slot.project);
+                }
+            }
+            drop(checks);
             let (judgement, change) = network
                 .judge(
                     answered,
-                    unreachable,
+                    !unconnected.is_empty(),
                     engine.github.answers(crate::calm::NETWORK_TEST_TIMEOUT),
                 )
                 .await;
@@ -370,73 +386,24 @@ impl Watcher {
             } else {
                 self.confirm_github(&mut github, judgement == crate::calm::Judgement::Judge);
             }
-            let mut busy_projects = Vec::new();
-            for (i, (report, reach, finished)) in due_envs.into_iter().zip(reports) {
+            for (i, report, finished) in unconnected {
                 let slot = &mut envs[i];
-                if judgement == crate::calm::Judgement::Hold && reach == Reach::Unreachable {
+                if judgement == crate::calm::Judgement::Hold {
                     // Offline (or waking up): this check says nothing about the environment.
                     // Its last verdict stands; it is tried again on its backoff.
                     slot.due = finished + slot.backoff.next(false);
                     continue;
                 }
-                let project = &projects[slot.project];
-                let settings = &project.environments[slot.env].settings;
-                let changed = slot.last.as_ref().is_none_or(|l| differs(l, &report));
-                let delay = slot.backoff.next(changed);
-                slot.due = finished + delay;
-                let next_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                // The SHA an incident is about is the one it opened with; `observe` forgets it
-                // on resolve.
-                let incident_sha = slot.incident.expected.clone();
-                // Unverifiable only because GitHub cannot be read now (and no head is known):
-                // the watcher's condition, said once for the fleet, not an incident here.
-                let env = &project.environments[slot.env];
-                let github_down = report.verdict == deploywatch_core::Verdict::Unverifiable
-                    && env.follows == Follows::Branch
-                    && repos
-                        .iter()
-                        .find(|r| r.project == slot.project)
-                        .and_then(|r| r.snapshot.as_ref())
-                        .is_some_and(|s| s.head.is_err() && s.transient_failure.is_some());
-                let event = if github_down {
-                    None
-                } else {
-                    slot.incident.observe(
-                        report.verdict,
-                        report.expected_sha.as_ref(),
-                        settings.confirm,
-                    )
-                };
-                engine.record(&report, changed, &slot.incident, Some(next_at));
-                if let Some(event) = event
-                    && let Some(notice) = self.announce(slot, &event, &report, incident_sha).await
+                if self
+                    .take(slot, report, finished, repos_ref, &mut pending)
+                    .await
                 {
-                    // Held for the coalescing window, to go out with others of its kind.
-                    flush_at.get_or_insert(Instant::now() + COALESCE);
-                    pending.push(Pending {
-                        notice,
-                        host: crate::limit::host_name(
-                            &projects[slot.project].environments[slot.env].build_info_url,
-                        ),
-                    });
-                }
-                slot.disk
-                    .follow(
-                        &engine,
-                        &self.notifier,
-                        &self.events,
-                        &report,
-                        settings.confirm,
-                    )
-                    .await;
-                if changed || report.verdict == deploywatch_core::Verdict::Deploying {
                     busy_projects.push(slot.project);
                 }
-                let _ = self.events.send(WatchEvent::Checked {
-                    report: report.clone(),
-                    next_check_at: next_at,
-                });
-                slot.last = Some(report);
+            }
+            if !pending.is_empty() {
+                // Held for the coalescing window, to go out with others of its kind.
+                flush_at.get_or_insert(Instant::now() + COALESCE);
             }
             // While an environment is changing or deploying, CI state matters: keep its
             // repository on the fast schedule too.
@@ -455,6 +422,77 @@ impl Watcher {
                 envs.iter_mut().for_each(|e| e.due = now);
             }
         }
+    }
+
+    /// Takes one check's report: backoff, incident, history, notices (into `pending`, for
+    /// the coalescing window), disk, the event to listeners. `true` when the environment is
+    /// changing or deploying (its repository then stays on the fast schedule).
+    async fn take(
+        &self,
+        slot: &mut EnvSlot,
+        report: Report,
+        finished: Instant,
+        repos: &[RepoSlot],
+        pending: &mut Vec<Pending>,
+    ) -> bool {
+        let engine = &self.engine;
+        let projects = &engine.config.projects;
+        let project = &projects[slot.project];
+        let settings = &project.environments[slot.env].settings;
+        let last = Last::of(&report);
+        let changed = slot.last.as_ref() != Some(&last);
+        let delay = slot.backoff.next(changed);
+        slot.due = finished + delay;
+        let next_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        // The SHA an incident is about is the one it opened with; `observe` forgets it
+        // on resolve.
+        let incident_sha = slot.incident.expected.clone();
+        // Unverifiable only because GitHub cannot be read now (and no head is known):
+        // the watcher's condition, said once for the fleet, not an incident here.
+        let env = &project.environments[slot.env];
+        let github_down = report.verdict == deploywatch_core::Verdict::Unverifiable
+            && env.follows == Follows::Branch
+            && repos
+                .iter()
+                .find(|r| r.project == slot.project)
+                .and_then(|r| r.snapshot.as_ref())
+                .is_some_and(|s| s.head.is_err() && s.transient_failure.is_some());
+        let event = if github_down {
+            None
+        } else {
+            slot.incident.observe(
+                report.verdict,
+                report.expected_sha.as_ref(),
+                settings.confirm,
+            )
+        };
+        engine.record(&report, changed, &slot.incident, Some(next_at));
+        if let Some(event) = event
+            && let Some(notice) = self.announce(slot, &event, &report, incident_sha).await
+        {
+            pending.push(Pending {
+                notice,
+                host: crate::limit::host_name(
+                    &projects[slot.project].environments[slot.env].build_info_url,
+                ),
+            });
+        }
+        slot.disk
+            .follow(
+                engine,
+                &self.notifier,
+                &self.events,
+                &report,
+                settings.confirm,
+            )
+            .await;
+        let busy = changed || report.verdict == deploywatch_core::Verdict::Deploying;
+        slot.last = Some(last);
+        let _ = self.events.send(WatchEvent::Checked {
+            report,
+            next_check_at: next_at,
+        });
+        busy
     }
 
     /// Polls the due repositories within GitHub's budget (`crate::budget`): first reads, then
@@ -816,12 +854,34 @@ impl Watcher {
 }
 
 /// Whether a check differs from the previous one in anything that resets the backoff:
-/// verdict, expected SHA, live SHA or the CI state.
+/// verdict, expected SHA, live SHA, the SHAs seen or the CI state.
 pub(crate) fn differs(a: &Report, b: &Report) -> bool {
-    a.verdict != b.verdict
-        || a.expected_sha != b.expected_sha
-        || a.live_sha != b.live_sha
-        || a.seen != b.seen
-        || a.ci.as_ref().map(|c| (&c.status, &c.conclusion))
-            != b.ci.as_ref().map(|c| (&c.status, &c.conclusion))
+    Last::of(a) != Last::of(b)
+}
+
+/// What the watcher keeps of an environment's last check: what [`differs`] compares, nothing
+/// more. The whole report (checks, hint, warnings: a few KB) is in the store and in the event
+/// sent to listeners; kept per environment it would be most of a large fleet's memory.
+#[derive(Clone, Debug, PartialEq)]
+struct Last {
+    verdict: deploywatch_core::Verdict,
+    expected_sha: Option<Sha>,
+    live_sha: Option<Sha>,
+    seen: Vec<deploywatch_core::SeenSha>,
+    ci: Option<(String, Option<String>)>,
+}
+
+impl Last {
+    fn of(r: &Report) -> Last {
+        Last {
+            verdict: r.verdict,
+            expected_sha: r.expected_sha.clone(),
+            live_sha: r.live_sha.clone(),
+            seen: r.seen.clone(),
+            ci: r
+                .ci
+                .as_ref()
+                .map(|c| (c.status.clone(), c.conclusion.clone())),
+        }
+    }
 }
