@@ -297,3 +297,58 @@ async fn a_suspend_with_the_network_coming_back_late_alerts_nothing() {
         assert_eq!(state["verdict"], "live", "{state:#}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_that_follow_deployments_keep_the_last_deployment_when_github_goes() {
+    let hub = FakeHub::start().await.expect("fake GitHub");
+    let head = sha("deployed");
+    hub.push("acme/shop", "main", &head, "Alice", "Ship it");
+    let mut envs = Vec::new();
+    let mut toml = format!(
+        "[github]\napi_url = \"{}\"\n\n[defaults]\ngrace = \"0s\"\nfast_interval = \"200ms\"\n\
+         idle_interval = \"1s\"\ntimeout = \"1s\"\n\n[notifications]\ndesktop = false\n\n\
+         [[project]]\nname = \"shop\"\nrepo = \"acme/shop\"\n",
+        hub.api_url()
+    );
+    for name in ["production", "staging"] {
+        let id = hub.add_deployment("acme/shop", &head, name);
+        hub.add_deployment_status("acme/shop", id, "success");
+        let env = deploywatch_fleet::SimEnv::start(name).await.expect("env");
+        env.set_live(&head);
+        toml.push_str(&format!(
+            "\n[[project.environment]]\nname = \"{name}\"\nfollows = \"deployments\"\n\
+             build_info_url = \"{}\"\n",
+            env.build_info_url()
+        ));
+        envs.push(env);
+    }
+    let dw = Dw::new(&toml);
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    sleep(3).await;
+    // The repository poll reads each environment's deployments: no branch read at all.
+    let requests = hub.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path_and_query.contains("/deployments")),
+        "{requests:#?}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path_and_query.contains("/branches/")),
+        "{requests:#?}"
+    );
+    drop(hub);
+    sleep(4).await;
+    let run = crate::incidents::terminate(child).await;
+    let out = &run.stdout;
+    assert_eq!(lines(out, "GitHub cannot be read").len(), 1, "{out}");
+    assert!(lines(out, "▶").is_empty(), "{out}");
+    let status = dw.run_async(&["status", "--json"]).await;
+    let states = status.json().as_array().cloned().unwrap_or_default();
+    assert_eq!(states.len(), 2);
+    for state in states {
+        assert_eq!(state["verdict"], "live", "{state:#}");
+    }
+}

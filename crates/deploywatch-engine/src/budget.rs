@@ -44,12 +44,13 @@ pub(crate) fn ramp(rate: &RateState, now: DateTime<Utc>, cost: u64) -> Result<()
     Err(start + TimeDelta::milliseconds(i64::try_from(at_ms).unwrap_or(i64::MAX / 2)))
 }
 
-/// What the fleet asks of GitHub at its schedule: one branch read per repository per idle
-/// interval (the workflow runs are read only when the head moved or a run is pending).
-pub(crate) fn hourly_need(idle_intervals: &[Duration]) -> u64 {
-    idle_intervals
+/// What the fleet asks of GitHub at its schedule: per repository, its idle interval and what
+/// one poll costs (the branch, and the deployments of environments that follow them; the
+/// workflow runs are read only when the head moved or a run is pending).
+pub(crate) fn hourly_need(polls: &[(Duration, u64)]) -> u64 {
+    polls
         .iter()
-        .map(|i| 3600 / i.as_secs().max(1))
+        .map(|(interval, cost)| 3600 / interval.as_secs().max(1) * cost)
         .sum()
 }
 
@@ -142,8 +143,9 @@ mod tests {
 
     #[test]
     fn need_and_message() {
-        let idle = vec![Duration::from_secs(300); 40];
+        let idle = vec![(Duration::from_secs(300), 1); 40];
         assert_eq!(hourly_need(&idle), 480);
+        assert_eq!(hourly_need(&[(Duration::from_secs(60), 3)]), 180);
         let unauth = rate(60, 60, at(3600));
         let text = shortfall_message(&unauth, false, 40, 480).expect("short");
         assert!(

@@ -132,11 +132,32 @@ impl Engine {
             },
             (None, Follows::Deployments) => {
                 self.note_auth(&mut notes);
-                match self
-                    .github
-                    .latest_successful_deployment(&repo_ref(project), &env.name)
-                    .await
-                {
+                // The watcher's repository poll reads it within GitHub's budget; `verify`
+                // asks here.
+                let read = match snapshot.and_then(|s| s.deployment(&env.name)) {
+                    Some(read) => {
+                        if let Some(reason) = &read.transient
+                            && read.found.is_ok()
+                        {
+                            let ago = deploywatch_core::human_duration(
+                                (now - read.read_at).to_std().unwrap_or_default(),
+                            );
+                            notes.push(format!(
+                                "{reason}; the expected SHA is the latest successful deployment \
+                                 to {} as of {ago} ago (read at {} UTC)",
+                                env.name,
+                                read.read_at.format("%Y-%m-%d %H:%M:%S")
+                            ));
+                        }
+                        read.found.clone().map_err(DeploymentError::Said)
+                    }
+                    None => self
+                        .github
+                        .latest_successful_deployment(&repo_ref(project), &env.name)
+                        .await
+                        .map_err(DeploymentError::GitHub),
+                };
+                match read {
                     Ok(Some(d)) => Expected::Known {
                         sha: d.sha,
                         basis: ExpectedBasis::Deployment {
@@ -426,6 +447,21 @@ impl deploywatch_github::EtagCache for StoreEtags {
         let mut store = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = store.etag_put(key, etag, body) {
             tracing::warn!("could not store an ETag: {e}");
+        }
+    }
+}
+
+/// Why a deployment could not be read: in words from the repository poll, or GitHub's error.
+enum DeploymentError {
+    Said(String),
+    GitHub(deploywatch_github::GitHubError),
+}
+
+impl std::fmt::Display for DeploymentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeploymentError::Said(reason) => f.write_str(reason),
+            DeploymentError::GitHub(e) => e.fmt(f),
         }
     }
 }

@@ -58,6 +58,22 @@ pub struct RepoSnapshot {
     /// That failure was GitHub not answering at all (no connection, a timeout), as when the
     /// watcher's own network is down — not a rate limit or a 5xx.
     pub unreachable: bool,
+    /// For each environment that follows GitHub Deployments (by name), its latest successful
+    /// deployment as read by this poll (or kept from an earlier one through a transient
+    /// failure). Empty for a poll made without them (`verify` asks per check).
+    pub deployments: Vec<(String, DeploymentRead)>,
+}
+
+/// An environment's latest successful deployment as the repository poll read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentRead {
+    /// The deployment; `Ok(None)`: GitHub has no successful one for this environment.
+    pub found: Result<Option<deploywatch_github::DeploymentHead>, String>,
+    /// When it was read from GitHub.
+    pub read_at: DateTime<Utc>,
+    /// GitHub failed transiently on this poll: why (the deployment is the one read earlier,
+    /// or, with none, `found` is that error).
+    pub transient: Option<String>,
 }
 
 /// The last head read, kept through a transient GitHub failure.
@@ -70,7 +86,7 @@ pub struct StaleHead {
 }
 
 impl RepoSnapshot {
-    fn empty(now: DateTime<Utc>) -> RepoSnapshot {
+    pub(crate) fn empty(now: DateTime<Utc>) -> RepoSnapshot {
         RepoSnapshot {
             head: Err(String::new()),
             runs: Vec::new(),
@@ -83,11 +99,20 @@ impl RepoSnapshot {
             deferred_until: None,
             transient_failure: None,
             unreachable: false,
+            deployments: Vec::new(),
         }
     }
 
     pub fn head_sha(&self) -> Option<&Sha> {
         self.head.as_ref().ok().map(|h| &h.sha)
+    }
+
+    /// The deployment this poll read for `environment`, if it read one.
+    pub fn deployment(&self, environment: &str) -> Option<&DeploymentRead> {
+        self.deployments
+            .iter()
+            .find(|(name, _)| name == environment)
+            .map(|(_, read)| read)
     }
 
     /// When the head was read from GitHub.
@@ -316,6 +341,62 @@ impl Engine {
         }
     }
 
+    /// Reads the latest successful deployment of each environment of the project that
+    /// follows GitHub Deployments. Through a transient failure the one read earlier (in
+    /// `previous`) stands, marked with why.
+    pub(crate) async fn read_deployments(
+        &self,
+        project: &Project,
+        snap: &mut RepoSnapshot,
+        previous: Option<&RepoSnapshot>,
+    ) {
+        let repo = repo_ref(project);
+        for env in project
+            .environments
+            .iter()
+            .filter(|e| e.follows == deploywatch_config::Follows::Deployments)
+        {
+            let now = Utc::now();
+            let read = match self
+                .github
+                .latest_successful_deployment(&repo, &env.name)
+                .await
+            {
+                Ok(found) => DeploymentRead {
+                    found: Ok(found),
+                    read_at: now,
+                    transient: None,
+                },
+                Err(e) if e.is_transient() => {
+                    if snap.transient_failure.is_none() {
+                        snap.transient_failure = Some(e.to_string());
+                        snap.unreachable = matches!(e, GitHubError::Unreachable(_));
+                    }
+                    match previous
+                        .and_then(|p| p.deployment(&env.name))
+                        .filter(|d| d.found.is_ok())
+                    {
+                        Some(kept) => DeploymentRead {
+                            transient: Some(e.to_string()),
+                            ..kept.clone()
+                        },
+                        None => DeploymentRead {
+                            found: Err(e.to_string()),
+                            read_at: now,
+                            transient: Some(e.to_string()),
+                        },
+                    }
+                }
+                Err(e) => DeploymentRead {
+                    found: Err(e.to_string()),
+                    read_at: now,
+                    transient: None,
+                },
+            };
+            snap.deployments.push((env.name.clone(), read));
+        }
+    }
+
     /// Completes a poll: the recent heads (once per poll, shared by the environments' checks)
     /// and whether anything changed since `previous`.
     pub(crate) fn finish_poll(
@@ -328,9 +409,25 @@ impl Engine {
             .with_store(|s| s.recent_push_shas(&project.name, &project.branch, RECENT_PUSHES))
             .and_then(Result::ok)
             .unwrap_or_else(|| snap.recent_heads.clone());
+        let deployed = |s: &RepoSnapshot| -> Vec<Option<Sha>> {
+            s.deployments
+                .iter()
+                .map(|(_, d)| {
+                    d.found
+                        .as_ref()
+                        .ok()
+                        .and_then(Option::as_ref)
+                        .map(|d| d.sha.clone())
+                })
+                .collect()
+        };
         snap.changed = match previous {
             None => true,
-            Some(prev) => prev.head_sha() != snap.head_sha() || prev.ci_key() != snap.ci_key(),
+            Some(prev) => {
+                prev.head_sha() != snap.head_sha()
+                    || prev.ci_key() != snap.ci_key()
+                    || deployed(prev) != deployed(snap)
+            }
         };
     }
 

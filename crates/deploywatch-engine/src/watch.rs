@@ -122,6 +122,18 @@ struct RepoSlot {
     idle: Duration,
     due: Instant,
     snapshot: Option<RepoSnapshot>,
+    /// Whether an environment follows the branch (the head and runs are read).
+    branch: bool,
+    /// How many environments follow GitHub Deployments (each poll reads theirs).
+    deployments: u64,
+}
+
+impl RepoSlot {
+    /// What one poll costs at most, in requests: the branch, and per environment that follows
+    /// deployments the list and (usually) one status list. The runs are paced separately.
+    fn cost(&self) -> u64 {
+        u64::from(self.branch) + 2 * self.deployments
+    }
 }
 
 /// The watcher component. Build it with [`Watcher::new`], keep the command sender, and
@@ -161,10 +173,12 @@ impl Watcher {
         let engine = self.engine.clone();
         let projects = &engine.config.projects;
         let now = Instant::now();
+        // A project is polled for its branch head when an environment follows the branch,
+        // and for deployments when one follows GitHub Deployments.
         let mut repos: Vec<RepoSlot> = projects
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.environments.iter().any(|e| e.follows == Follows::Branch))
+            .filter(|(_, p)| !p.environments.is_empty())
             .map(|(i, p)| {
                 let fast = p
                     .environments
@@ -184,6 +198,12 @@ impl Watcher {
                     idle,
                     due: now,
                     snapshot: None,
+                    branch: p.environments.iter().any(|e| e.follows == Follows::Branch),
+                    deployments: p
+                        .environments
+                        .iter()
+                        .filter(|e| e.follows == Follows::Deployments)
+                        .count() as u64,
                 }
             })
             .collect();
@@ -450,13 +470,17 @@ impl Watcher {
         // Unverifiable only because GitHub cannot be read now (and no head is known):
         // the watcher's condition, said once for the fleet, not an incident here.
         let env = &project.environments[slot.env];
+        let snapshot = repos
+            .iter()
+            .find(|r| r.project == slot.project)
+            .and_then(|r| r.snapshot.as_ref());
         let github_down = report.verdict == deploywatch_core::Verdict::Unverifiable
-            && env.follows == Follows::Branch
-            && repos
-                .iter()
-                .find(|r| r.project == slot.project)
-                .and_then(|r| r.snapshot.as_ref())
-                .is_some_and(|s| s.head.is_err() && s.transient_failure.is_some());
+            && snapshot.is_some_and(|s| match env.follows {
+                Follows::Branch => s.head.is_err() && s.transient_failure.is_some(),
+                Follows::Deployments => s
+                    .deployment(&env.name)
+                    .is_some_and(|d| d.found.is_err() && d.transient.is_some()),
+            });
         let event = if github_down {
             None
         } else {
@@ -528,12 +552,12 @@ impl Watcher {
             // A repository never read has nothing to compare with: only GitHub's own gate
             // holds its first read back.
             let paced = match (&slot.snapshot, rate) {
-                (Some(_), Some(rate)) => crate::budget::ramp(&rate, utc, planned + 1),
+                (Some(_), Some(rate)) => crate::budget::ramp(&rate, utc, planned + slot.cost()),
                 _ => Ok(()),
             };
             match paced {
                 Ok(()) => {
-                    planned += 1;
+                    planned += slot.cost();
                     admitted.push(i);
                 }
                 Err(at) => {
@@ -545,9 +569,15 @@ impl Watcher {
             }
         }
         let repos_ref = &*repos;
-        let heads = futures_util::future::join_all(admitted.iter().map(|i| {
+        let heads = futures_util::future::join_all(admitted.iter().map(|i| async move {
             let slot = &repos_ref[*i];
-            engine.read_head(&projects[slot.project], slot.snapshot.as_ref())
+            if slot.branch {
+                engine
+                    .read_head(&projects[slot.project], slot.snapshot.as_ref())
+                    .await
+            } else {
+                RepoSnapshot::empty(Utc::now())
+            }
         }))
         .await;
         let mut polled: Vec<(usize, RepoSnapshot)> = admitted.into_iter().zip(heads).collect();
@@ -574,6 +604,13 @@ impl Watcher {
             }
         }
         futures_util::future::join_all(reads).await;
+        let deployments = polled.iter_mut().filter_map(|(i, snap)| {
+            let slot = &repos_ref[*i];
+            (slot.deployments > 0).then(|| {
+                engine.read_deployments(&projects[slot.project], snap, slot.snapshot.as_ref())
+            })
+        });
+        futures_util::future::join_all(deployments).await;
         for (i, snap) in &mut polled {
             let slot = &repos_ref[*i];
             engine.finish_poll(&projects[slot.project], snap, slot.snapshot.as_ref());
@@ -699,8 +736,8 @@ impl Watcher {
             return;
         };
         let authenticated = engine.github.is_authenticated();
-        let idle: Vec<Duration> = repos.iter().map(|r| r.idle).collect();
-        let need = crate::budget::hourly_need(&idle);
+        let polls: Vec<(Duration, u64)> = repos.iter().map(|r| (r.idle, r.cost())).collect();
+        let need = crate::budget::hourly_need(&polls);
         let short = crate::budget::shortfall_message(&rate, authenticated, repos.len(), need);
         // With a token unchanged answers are free: short only when polls were really held.
         let held = repos.iter().any(|r| {
