@@ -8,43 +8,30 @@ use chrono::Utc;
 use deploywatch_fakehub::FakeHub;
 use deploywatch_fleet::SimEnv;
 
-use crate::harness::{Dw, sha};
+use crate::harness::{Dw, FAST, fleet_config, sha};
 
 const REPOS: usize = 40;
 
 /// Forty repositories, each with one environment serving its head, and CI green.
 async fn fleet(hub: &FakeHub) -> (Vec<SimEnv>, String) {
     let mut envs = Vec::new();
-    let mut toml = format!(
-        r#"[github]
-api_url = "{}"
-
-[defaults]
-grace = "0s"
-ci_timeout = "10m"
-fast_interval = "200ms"
-idle_interval = "1s"
-timeout = "2s"
-
-[notifications]
-desktop = false
-"#,
-        hub.api_url()
-    );
+    let mut projects = Vec::new();
     for i in 0..REPOS {
-        let repo = format!("acme/s{i}");
         let head = sha(&format!("s{i}"));
-        hub.push(&repo, "main", &head, "Alice", "Ship it");
-        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        hub.push(&format!("acme/s{i}"), "main", &head, "Alice", "Ship it");
+        hub.add_run(
+            &format!("acme/s{i}"),
+            &head,
+            "CI",
+            "completed",
+            Some("success"),
+        );
         let env = SimEnv::start("production").await.expect("environment");
         env.set_live(&head);
-        toml.push_str(&format!(
-            "\n[[project]]\nname = \"s{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
-             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
-            env.build_info_url()
-        ));
+        projects.push((format!("s{i}"), env.build_info_url()));
         envs.push(env);
     }
+    let toml = fleet_config(&hub.api_url(), FAST, "desktop = false", projects);
     (envs, toml)
 }
 
@@ -52,12 +39,6 @@ async fn watch_for(dw: &Dw, how_long: Duration) -> crate::harness::Run {
     let child = dw.spawn(&["watch", "--no-notify"]);
     tokio::time::sleep(how_long).await;
     crate::incidents::terminate(child).await
-}
-
-/// Verdicts in the database, by environment.
-async fn verdicts(dw: &Dw) -> Vec<serde_json::Value> {
-    let status = dw.run_async(&["status", "--json"]).await;
-    status.json().as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -91,11 +72,7 @@ async fn forty_repositories_without_a_token_stay_inside_sixty_requests_an_hour()
     );
 
     // Every environment has a verdict from GitHub's data, and no incident was announced.
-    let states = verdicts(&dw).await;
-    assert_eq!(states.len(), REPOS, "{run:?}");
-    for state in &states {
-        assert_eq!(state["verdict"], "live", "{state:#}");
-    }
+    dw.assert_all_live(REPOS).await;
     assert!(
         !run.stdout.contains('▶'),
         "an incident was announced: {}",
@@ -125,10 +102,7 @@ async fn forty_repositories_without_a_token_stay_inside_sixty_requests_an_hour()
         .count();
     assert!(counted <= 1, "one request learns the quota: {requests:#?}");
     assert!(!again.stdout.contains('▶'), "{}", again.stdout);
-    assert_eq!(verdicts(&dw).await.len(), REPOS);
-    for state in verdicts(&dw).await {
-        assert_eq!(state["verdict"], "live", "{state:#}");
-    }
+    dw.assert_all_live(REPOS).await;
     // The reports say how old the head they compare with is (`verify` reads the same way).
     hub.clear_requests();
     let verify = dw.run_async(&["verify", "--json"]).await;
@@ -187,21 +161,22 @@ async fn five_hundred_repositories_with_a_token_whose_quota_is_mostly_spent_stay
     let env = SimEnv::start("production").await.expect("environment");
     let head = sha("many");
     env.set_live(&head);
-    let mut toml = format!(
-        "[github]\napi_url = \"{}\"\n\n[defaults]\ngrace = \"0s\"\nfast_interval = \"1s\"\n\
-         idle_interval = \"1s\"\ntimeout = \"5s\"\n\n[notifications]\ndesktop = false\n",
-        hub.api_url()
-    );
     for i in 0..MANY {
-        let repo = format!("acme/m{i}");
-        hub.push(&repo, "main", &head, "Alice", "Ship it");
-        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
-        toml.push_str(&format!(
-            "\n[[project]]\nname = \"m{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
-             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
-            env.build_info_url()
-        ));
+        hub.push(&format!("acme/m{i}"), "main", &head, "Alice", "Ship it");
+        hub.add_run(
+            &format!("acme/m{i}"),
+            &head,
+            "CI",
+            "completed",
+            Some("success"),
+        );
     }
+    let toml = fleet_config(
+        &hub.api_url(),
+        "grace = \"0s\"\nfast_interval = \"1s\"\nidle_interval = \"1s\"\ntimeout = \"5s\"",
+        "desktop = false",
+        (0..MANY).map(|i| (format!("m{i}"), env.build_info_url())),
+    );
     let dw = Dw::new(&toml);
     let mut cmd = dw.command(&["watch", "--no-notify"]);
     cmd.env("GITHUB_TOKEN", "ghp_budget")
@@ -230,14 +205,6 @@ async fn five_hundred_repositories_with_a_token_whose_quota_is_mostly_spent_stay
         .filter(|r| r.path_and_query.contains("/branches/") && r.status == 200)
         .count();
     assert_eq!(heads, MANY, "every head read once");
-    let states = verdicts(&dw).await;
-    assert_eq!(states.len(), MANY, "{run:?}");
-    let live = states.iter().filter(|s| s["verdict"] == "live").count();
-    assert_eq!(
-        live,
-        MANY,
-        "{:#?}",
-        states.iter().find(|s| s["verdict"] != "live")
-    );
+    dw.assert_all_live(MANY).await;
     assert!(!run.stdout.contains('▶'), "{}", run.stdout);
 }

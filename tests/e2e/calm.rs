@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use deploywatch_fakehub::FakeHub;
 
-use crate::harness::{Dw, sha};
+use crate::harness::{Dw, FAST, fleet_config, sha};
 use crate::infra::Nginx;
 use crate::reports::build_info;
 
@@ -15,29 +15,12 @@ const ENVS: usize = 12;
 /// The fleet's config: `ENVS` repositories with one environment each, every build-info a
 /// static file of `nginx` port 1; GitHub at `api_url`.
 fn config(api_url: &str, nginx: &Nginx) -> String {
-    let mut toml = format!(
-        r#"[github]
-api_url = "{api_url}"
-
-[defaults]
-grace = "0s"
-ci_timeout = "10m"
-fast_interval = "200ms"
-idle_interval = "1s"
-timeout = "1s"
-
-[notifications]
-desktop = false
-"#
-    );
-    for i in 0..ENVS {
-        toml.push_str(&format!(
-            "\n[[project]]\nname = \"s{i}\"\nrepo = \"acme/s{i}\"\nbranch = \"main\"\n\n\
-             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
-            nginx.url(1, &format!("/s{i}.json"))
-        ));
-    }
-    toml
+    fleet_config(
+        api_url,
+        &FAST.replace("timeout = \"2s\"", "timeout = \"1s\""),
+        "desktop = false",
+        (0..ENVS).map(|i| (format!("s{i}"), nginx.url(1, &format!("/s{i}.json")))),
+    )
 }
 
 /// Every repository's head with CI green, and every environment serving it.
@@ -144,12 +127,7 @@ async fn github_going_away_alone_is_one_message_and_verdicts_keep_the_last_heads
     assert_eq!(lines(out, "GitHub cannot be read").len(), 1, "{out}");
     assert!(lines(out, "Offline").is_empty(), "{out}");
     assert!(lines(out, "▶").is_empty(), "{out}");
-    let status = dw.run_async(&["status", "--json"]).await;
-    let states = status.json().as_array().cloned().unwrap_or_default();
-    assert_eq!(states.len(), ENVS);
-    for state in states {
-        assert_eq!(state["verdict"], "live", "{state:#}");
-    }
+    dw.assert_all_live(ENVS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,34 +147,24 @@ async fn five_environments_behind_one_dead_upstream_give_one_notice_and_one_reso
         ))
     });
     let (hook, hook_url) = crate::incidents::Hook::start().await;
-    let mut toml = format!(
-        r#"[github]
-api_url = "{}"
-
-[defaults]
-grace = "0s"
-fast_interval = "200ms"
-idle_interval = "1s"
-timeout = "1s"
-
-[notifications]
-desktop = true
-webhook = "{hook_url}"
-"#,
-        hub.api_url()
-    );
     for i in 0..5 {
-        let repo = format!("acme/g{i}");
         let head = sha(&format!("group-g{i}"));
-        hub.push(&repo, "main", &head, "Alice", "Ship it");
-        hub.add_run(&repo, &head, "CI", "completed", Some("success"));
+        hub.push(&format!("acme/g{i}"), "main", &head, "Alice", "Ship it");
+        hub.add_run(
+            &format!("acme/g{i}"),
+            &head,
+            "CI",
+            "completed",
+            Some("success"),
+        );
         upstream.write(&format!("g{i}.json"), &build_info(&head));
-        toml.push_str(&format!(
-            "\n[[project]]\nname = \"g{i}\"\nrepo = \"{repo}\"\nbranch = \"main\"\n\n\
-             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n",
-            proxy.url(0, &format!("/g{i}.json"))
-        ));
     }
+    let toml = fleet_config(
+        &hub.api_url(),
+        FAST,
+        &format!("desktop = true\nwebhook = \"{hook_url}\""),
+        (0..5).map(|i| (format!("g{i}"), proxy.url(0, &format!("/g{i}.json")))),
+    );
     let dw = Dw::new(&toml);
     let desktop = crate::notifications::Desktop::start(dw.path()).await;
     let mut cmd = dw.command(&["watch"]);
@@ -290,12 +258,7 @@ async fn a_suspend_with_the_network_coming_back_late_alerts_nothing() {
     // wake-up it is the network coming back: nothing to say.
     assert!(lines(out, "Offline").is_empty(), "{out}");
     assert!(lines(out, "▶").is_empty(), "{out}");
-    let status = dw.run_async(&["status", "--json"]).await;
-    let states = status.json().as_array().cloned().unwrap_or_default();
-    assert_eq!(states.len(), ENVS);
-    for state in states {
-        assert_eq!(state["verdict"], "live", "{state:#}");
-    }
+    dw.assert_all_live(ENVS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,10 +308,5 @@ async fn environments_that_follow_deployments_keep_the_last_deployment_when_gith
     let out = &run.stdout;
     assert_eq!(lines(out, "GitHub cannot be read").len(), 1, "{out}");
     assert!(lines(out, "▶").is_empty(), "{out}");
-    let status = dw.run_async(&["status", "--json"]).await;
-    let states = status.json().as_array().cloned().unwrap_or_default();
-    assert_eq!(states.len(), 2);
-    for state in states {
-        assert_eq!(state["verdict"], "live", "{state:#}");
-    }
+    dw.assert_all_live(2).await;
 }

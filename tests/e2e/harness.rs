@@ -201,3 +201,57 @@ impl Scenario {
         )
     }
 }
+
+/// A config of many projects `name` (repository `acme/name`, branch `main`), each with one
+/// environment `production` at its build-info URL; `defaults` is the `[defaults]` body (the
+/// schedule) and `notifications` the `[notifications]` body.
+pub fn fleet_config(
+    api_url: &str,
+    defaults: &str,
+    notifications: &str,
+    projects: impl IntoIterator<Item = (String, String)>,
+) -> String {
+    let mut toml = format!(
+        "[github]\napi_url = \"{api_url}\"\n\n[defaults]\n{defaults}\n\n[notifications]\n\
+         {notifications}\n"
+    );
+    for (name, url) in projects {
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"{name}\"\nrepo = \"acme/{name}\"\nbranch = \"main\"\n\n\
+             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{url}\"\n"
+        ));
+    }
+    toml
+}
+
+/// The fast schedule of the fleet tests: 200 ms → 1 s, no grace.
+pub const FAST: &str = "grace = \"0s\"\nci_timeout = \"10m\"\nfast_interval = \"200ms\"\n\
+                        idle_interval = \"1s\"\ntimeout = \"2s\"";
+
+impl Dw {
+    /// The verdicts the database holds (`status --json`), one per environment.
+    pub async fn verdicts(&self) -> Vec<(String, String)> {
+        let status = self.run_async(&["status", "--json"]).await;
+        status
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|s| {
+                (
+                    s["project"].as_str().unwrap_or_default().to_owned(),
+                    s["verdict"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Asserts that the database holds `n` environments, all `live`.
+    pub async fn assert_all_live(&self, n: usize) {
+        let verdicts = self.verdicts().await;
+        assert_eq!(verdicts.len(), n, "{verdicts:?}");
+        let not_live: Vec<_> = verdicts.iter().filter(|(_, v)| v != "live").collect();
+        assert!(not_live.is_empty(), "not live: {not_live:?}");
+    }
+}
