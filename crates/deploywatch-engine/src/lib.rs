@@ -8,6 +8,7 @@
 mod budget;
 mod calm;
 mod check;
+mod conditions;
 mod disk;
 mod limit;
 mod notify;

@@ -3,8 +3,12 @@
 //!
 //! One task owns all state. It sleeps until the earliest due item or a [`Command`], then runs
 //! every due repository poll (one per repository, serving all of its environments) and then
-//! every due environment check concurrently, at most `[limits]` of them at once. A change seen by a repository poll (new push, CI
-//! status change) makes that project's environments due at once and resets their backoff.
+//! every due environment check concurrently, at most `[limits]` of them at once. A change seen
+//! by a repository poll (new push, CI status change) makes that project's environments due at
+//! once and resets their backoff. Polls are paced within GitHub's quota (`crate::budget`);
+//! what concerns the watcher itself — offline, a wake-up, GitHub unavailable, the quota short —
+//! is a [`Condition`] said once (`crate::conditions`, `crate::calm`), never an incident of each
+//! environment; notices wait a coalescing window ([`COALESCE`]) and go out grouped by host.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +21,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
 use crate::check::Engine;
+use crate::conditions::GitHubWatch;
+pub use crate::conditions::{Condition, ConditionKind};
 use crate::notify::{Notice, Notifier};
 use crate::repo::RepoSnapshot;
 
@@ -57,21 +63,6 @@ pub enum WatchEvent {
     },
 }
 
-/// What a [`Condition`] is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ConditionKind {
-    /// The fleet needs more GitHub requests per hour than the quota allows: polls are spread
-    /// out and checks compare with heads of a stated age.
-    GitHubBudget,
-    /// Every repository poll of a round failed transiently (GitHub unreachable, rate-limited,
-    /// a 5xx): environments are compared with the last known heads, and an environment with
-    /// none is not an incident of its own.
-    GitHubUnavailable,
-    /// Nothing answers: neither the environments nor GitHub (`crate::calm`). Nothing is
-    /// judged until the network is back.
-    Offline,
-}
-
 /// How long a notice waits for others of its kind (same host, event and verdict) before it is
 /// sent: environments failing together give one notice, and a lone alert comes this much later.
 pub const COALESCE: Duration = Duration::from_secs(3);
@@ -80,24 +71,6 @@ pub const COALESCE: Duration = Duration::from_secs(3);
 struct Pending {
     notice: Notice,
     host: String,
-}
-
-/// What the watcher knows of GitHub's availability.
-#[derive(Debug, Default)]
-struct GitHubWatch {
-    /// Since when GitHub's unavailability has been said.
-    down_since: Option<DateTime<Utc>>,
-    /// GitHub did not answer at all since then, for this reason; said once an environment's
-    /// answer shows the watcher's own network works.
-    pending: Option<(DateTime<Utc>, String)>,
-}
-
-/// A state of the watcher, not of the fleet, in words for people.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Condition {
-    pub kind: ConditionKind,
-    pub message: String,
-    pub since: DateTime<Utc>,
 }
 
 struct EnvSlot {
@@ -115,13 +88,13 @@ struct EnvSlot {
     disk: crate::disk::DiskWatch,
 }
 
-struct RepoSlot {
+pub(crate) struct RepoSlot {
     project: usize,
     backoff: Backoff,
     /// The slowest it is polled when nothing happens: what the budget plans with.
-    idle: Duration,
+    pub(crate) idle: Duration,
     due: Instant,
-    snapshot: Option<RepoSnapshot>,
+    pub(crate) snapshot: Option<RepoSnapshot>,
     /// Whether an environment follows the branch (the head and runs are read).
     branch: bool,
     /// How many environments follow GitHub Deployments (each poll reads theirs).
@@ -131,7 +104,7 @@ struct RepoSlot {
 impl RepoSlot {
     /// What one poll costs at most, in requests: the branch, and per environment that follows
     /// deployments the list and (usually) one status list. The runs are paced separately.
-    fn cost(&self) -> u64 {
+    pub(crate) fn cost(&self) -> u64 {
         u64::from(self.branch) + 2 * self.deployments
     }
 }
@@ -139,10 +112,10 @@ impl RepoSlot {
 /// The watcher component. Build it with [`Watcher::new`], keep the command sender, and
 /// `run` it on a tokio runtime.
 pub struct Watcher {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
     notifier: Notifier,
     commands: mpsc::Receiver<Command>,
-    events: broadcast::Sender<WatchEvent>,
+    pub(crate) events: broadcast::Sender<WatchEvent>,
 }
 
 impl Watcher {
@@ -616,161 +589,6 @@ impl Watcher {
             engine.finish_poll(&projects[slot.project], snap, slot.snapshot.as_ref());
         }
         polled
-    }
-
-    /// Follows GitHub's state after a round of polls: a round in which every poll failed
-    /// transiently is said once (a rate limit or a 5xx at once; GitHub not answering at all
-    /// only once an environment has answered since, so that the watcher's own network going
-    /// down reads as offline, not as GitHub), and GitHub answering again once.
-    fn follow_github(&self, polled: &[(usize, RepoSnapshot)], github: &mut GitHubWatch) {
-        if polled.is_empty() {
-            return;
-        }
-        let now = Utc::now();
-        let failed: Option<Vec<&RepoSnapshot>> = polled
-            .iter()
-            .map(|(_, s)| s.transient_failure.as_ref().map(|_| s))
-            .collect();
-        match failed {
-            None => {
-                github.pending = None;
-                if let Some(since) = github.down_since.take() {
-                    let _ = self.events.send(WatchEvent::Condition {
-                        condition: Condition {
-                            kind: ConditionKind::GitHubUnavailable,
-                            message: format!(
-                                "GitHub answers again (it could not be read from {} to {} UTC)",
-                                since.format("%H:%M:%S"),
-                                now.format("%H:%M:%S")
-                            ),
-                            since,
-                        },
-                        active: false,
-                    });
-                }
-            }
-            Some(snaps) if github.down_since.is_none() => {
-                let reason = snaps
-                    .first()
-                    .and_then(|s| s.transient_failure.clone())
-                    .unwrap_or_default();
-                if snaps.iter().all(|s| s.unreachable) {
-                    github.pending.get_or_insert((now, reason));
-                } else {
-                    self.say_github_down(github, now, &reason);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-
-    /// After a round of checks: GitHub's silence is GitHub's once an environment answered
-    /// (`network_works`); while the watcher is offline it is part of that.
-    fn confirm_github(&self, github: &mut GitHubWatch, network_works: bool) {
-        match github.pending.take() {
-            Some((since, reason)) if network_works => self.say_github_down(github, since, &reason),
-            Some(pending) if !network_works => {
-                github.pending = Some(pending);
-            }
-            _ => {}
-        }
-    }
-
-    fn say_github_down(&self, github: &mut GitHubWatch, since: DateTime<Utc>, reason: &str) {
-        github.down_since = Some(since);
-        let message = format!(
-            "GitHub cannot be read since {} UTC ({reason}); environments are compared with the \
-             last known heads",
-            since.format("%H:%M:%S")
-        );
-        tracing::warn!("{message}");
-        let _ = self.events.send(WatchEvent::Condition {
-            condition: Condition {
-                kind: ConditionKind::GitHubUnavailable,
-                message,
-                since,
-            },
-            active: true,
-        });
-    }
-
-    /// Says the watcher went offline, or came back.
-    fn say_network(&self, change: crate::calm::Change) {
-        let (message, since, active) = match change {
-            crate::calm::Change::WentOffline { since } => (
-                format!(
-                    "Offline since {} UTC: neither the environments nor GitHub answer. Nothing \
-                     is judged until the network is back; the verdicts shown are those of the \
-                     last checks",
-                    since.format("%H:%M:%S")
-                ),
-                since,
-                true,
-            ),
-            crate::calm::Change::BackOnline { since, at } => (
-                format!(
-                    "Back online (offline from {} to {} UTC): checking every environment again",
-                    since.format("%H:%M:%S"),
-                    at.format("%H:%M:%S")
-                ),
-                since,
-                false,
-            ),
-        };
-        tracing::warn!("{message}");
-        let _ = self.events.send(WatchEvent::Condition {
-            condition: Condition {
-                kind: ConditionKind::Offline,
-                message,
-                since,
-            },
-            active,
-        });
-    }
-
-    /// Says once, with numbers, when the fleet needs more of GitHub than its quota allows, and
-    /// once when that ends (a token, fewer repositories).
-    fn follow_budget(&self, repos: &[RepoSlot], said: &mut bool) {
-        let engine = &*self.engine;
-        let Some(rate) = engine.github.rate() else {
-            return;
-        };
-        let authenticated = engine.github.is_authenticated();
-        let polls: Vec<(Duration, u64)> = repos.iter().map(|r| (r.idle, r.cost())).collect();
-        let need = crate::budget::hourly_need(&polls);
-        let short = crate::budget::shortfall_message(&rate, authenticated, repos.len(), need);
-        // With a token unchanged answers are free: short only when polls were really held.
-        let held = repos.iter().any(|r| {
-            r.snapshot
-                .as_ref()
-                .is_some_and(|s| s.deferred_until.is_some())
-        });
-        let condition = |message: String| Condition {
-            kind: ConditionKind::GitHubBudget,
-            message,
-            since: Utc::now(),
-        };
-        match short {
-            Some(message) if !*said && (held || !authenticated) => {
-                tracing::warn!("{message}");
-                *said = true;
-                let _ = self.events.send(WatchEvent::Condition {
-                    condition: condition(message),
-                    active: true,
-                });
-            }
-            None if *said => {
-                *said = false;
-                let _ = self.events.send(WatchEvent::Condition {
-                    condition: condition(format!(
-                        "GitHub's quota ({} requests per hour) covers the schedule again",
-                        rate.limit
-                    )),
-                    active: false,
-                });
-            }
-            _ => {}
-        }
     }
 
     /// Records an incident event and sends its notice, at most once per (project,
