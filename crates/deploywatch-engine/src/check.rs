@@ -315,51 +315,7 @@ impl Engine {
         incident: &IncidentState,
         next_check_at: Option<DateTime<Utc>>,
     ) {
-        self.with_store(|s| {
-            if let Err(e) = s.record_check(report, changed) {
-                tracing::warn!(
-                    "could not record the check of {}/{}: {e}",
-                    report.project,
-                    report.environment
-                );
-            }
-            let state = EnvState {
-                project: report.project.clone(),
-                environment: report.environment.clone(),
-                report: report.clone(),
-                next_check_at,
-                incident: incident.clone(),
-            };
-            if let Err(e) = s.set_env_state(&state) {
-                tracing::warn!(
-                    "could not record the state of {}/{}: {e}",
-                    report.project,
-                    report.environment
-                );
-            }
-            if let Some(expected) = &report.expected_sha {
-                let (p, e) = (&report.project, &report.environment);
-                if let Some(ci) = &report.ci
-                    && ci.conclusion.as_deref() == Some("success")
-                {
-                    let _ = s.mark_lag(
-                        p,
-                        e,
-                        expected,
-                        LagStage::CiGreen,
-                        ci.completed_at.unwrap_or(report.checked_at),
-                    );
-                }
-                let seen_live = report.seen.iter().any(|seen| seen.sha.matches(expected));
-                if seen_live {
-                    let _ = s.mark_lag(p, e, expected, LagStage::FirstLive, report.checked_at);
-                }
-                if report.verdict == Verdict::Live || report.verdict == Verdict::StaleFrontend {
-                    let _ =
-                        s.mark_lag(p, e, expected, LagStage::AllReplicasLive, report.checked_at);
-                }
-            }
-        });
+        self.with_store(|s| record_into(s, report, changed, incident, next_check_at));
     }
 
     /// Records when a pushed SHA was first seen, for the deploy-lag figures of each
@@ -447,6 +403,58 @@ impl deploywatch_github::EtagCache for StoreEtags {
         let mut store = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = store.etag_put(key, etag, body) {
             tracing::warn!("could not store an ETag: {e}");
+        }
+    }
+}
+
+/// [`Engine::record`] on a store the caller holds (e.g. inside a [`Store::batch`]).
+pub(crate) fn record_into(
+    s: &mut Store,
+    report: &Report,
+    changed: bool,
+    incident: &IncidentState,
+    next_check_at: Option<DateTime<Utc>>,
+) {
+    if let Err(e) = s.record_check(report, changed) {
+        tracing::warn!(
+            "could not record the check of {}/{}: {e}",
+            report.project,
+            report.environment
+        );
+    }
+    let state = EnvState {
+        project: report.project.clone(),
+        environment: report.environment.clone(),
+        report: report.clone(),
+        next_check_at,
+        incident: incident.clone(),
+    };
+    if let Err(e) = s.set_env_state(&state) {
+        tracing::warn!(
+            "could not record the state of {}/{}: {e}",
+            report.project,
+            report.environment
+        );
+    }
+    if let Some(expected) = &report.expected_sha {
+        let (p, e) = (&report.project, &report.environment);
+        if let Some(ci) = &report.ci
+            && ci.conclusion.as_deref() == Some("success")
+        {
+            let _ = s.mark_lag(
+                p,
+                e,
+                expected,
+                LagStage::CiGreen,
+                ci.completed_at.unwrap_or(report.checked_at),
+            );
+        }
+        let seen_live = report.seen.iter().any(|seen| seen.sha.matches(expected));
+        if seen_live {
+            let _ = s.mark_lag(p, e, expected, LagStage::FirstLive, report.checked_at);
+        }
+        if report.verdict == Verdict::Live || report.verdict == Verdict::StaleFrontend {
+            let _ = s.mark_lag(p, e, expected, LagStage::AllReplicasLive, report.checked_at);
         }
     }
 }

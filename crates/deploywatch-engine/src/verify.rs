@@ -72,20 +72,25 @@ pub async fn verify(
         })
         .collect()
         .await;
-        for report in &reports {
-            let previous = engine
-                .with_store(|s| {
-                    s.env_state(&report.project, &report.environment)
+        // One transaction for the round's reports, not one per write of each.
+        engine.with_store(|s| {
+            let written = s.batch(|s| {
+                for report in &reports {
+                    let previous = s
+                        .env_state(&report.project, &report.environment)
                         .ok()
-                        .flatten()
-                })
-                .flatten();
-            let changed = previous
-                .as_ref()
-                .is_none_or(|p| crate::watch::differs(&p.report, report));
-            let incident = previous.map(|p| p.incident).unwrap_or_default();
-            engine.record(report, changed, &incident, None);
-        }
+                        .flatten();
+                    let changed = previous
+                        .as_ref()
+                        .is_none_or(|p| crate::watch::differs(&p.report, report));
+                    let incident = previous.map(|p| p.incident).unwrap_or_default();
+                    crate::check::record_into(s, report, changed, &incident, None);
+                }
+            });
+            if let Err(e) = written {
+                tracing::warn!("could not record the reports: {e}");
+            }
+        });
         let all_live = reports.iter().all(|r| r.verdict == Verdict::Live);
         if all_live || final_round {
             return reports;

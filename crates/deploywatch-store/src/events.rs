@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use deploywatch_core::{Sha, Verdict};
 use rusqlite::types::Value;
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::value::{from_ms, limit_i64, sha_opt, to_ms, verdict_opt};
@@ -175,7 +175,7 @@ pub(crate) struct EventRow<'a> {
 }
 
 impl EventRow<'_> {
-    pub(crate) fn insert(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+    pub(crate) fn insert(&self, tx: &Connection) -> Result<(), StoreError> {
         tx.prepare_cached(
             "INSERT INTO events (at, kind, project, environment, sha, verdict, detail, check_id,
                  incident_id)

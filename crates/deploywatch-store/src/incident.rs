@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deploywatch_core::{Sha, Verdict};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{EventRow, HistoryKind};
@@ -96,7 +96,7 @@ fn from_row(r: &Row<'_>) -> Result<Incident, StoreError> {
     })
 }
 
-fn incident_in(tx: &Transaction<'_>, id: i64) -> Result<Incident, StoreError> {
+fn incident_in(tx: &Connection, id: i64) -> Result<Incident, StoreError> {
     tx.prepare_cached(&format!("SELECT {COLUMNS} FROM incidents WHERE id = ?1"))?
         .query_row(params![id], |r| Ok(from_row(r)))
         .optional()?

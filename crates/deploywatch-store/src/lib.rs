@@ -26,7 +26,7 @@ mod value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use disk::DiskCondition;
 pub use error::StoreError;
@@ -182,15 +182,23 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits it; on SQLITE_BUSY (another
     /// writer kept the lock beyond `busy_timeout`) rolls back and runs it again, a few times.
+    /// Inside a [`Store::batch`] it is a savepoint of the batch's transaction instead: undone
+    /// alone if `f` fails, committed with the batch.
     ///
     /// IMMEDIATE takes the write lock up front, so a transaction never fails half way through
     /// for lack of the lock (a deferred one may, and `busy_timeout` cannot help it then).
     fn write<T>(
         &mut self,
-        mut f: impl FnMut(&Transaction<'_>) -> Result<T, StoreError>,
+        mut f: impl FnMut(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.read_only {
             return Err(StoreError::ReadOnly);
+        }
+        if !self.conn.is_autocommit() {
+            let savepoint = self.conn.savepoint()?;
+            let value = f(&savepoint)?;
+            savepoint.commit()?;
+            return Ok(value);
         }
         let mut attempt = 0;
         loop {
@@ -209,6 +217,51 @@ impl Store {
                 }
                 Err(e) if e.is_busy() => return Err(StoreError::Busy { attempts: attempt }),
                 other => return other,
+            }
+        }
+    }
+
+    /// Runs `f` with every write it makes in one transaction: one `BEGIN IMMEDIATE` and one
+    /// commit for a round of reports instead of one each (each write is a savepoint, so one that
+    /// fails is undone alone). Reads inside see the batch's own writes. A panic in `f` rolls
+    /// the batch back. Nested batches are one.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when the write lock cannot be taken; an SQLite error on commit (the
+    /// batch is then rolled back).
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T, StoreError> {
+        if self.read_only || !self.conn.is_autocommit() {
+            return Ok(f(self));
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => break,
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    if !e.is_busy() {
+                        return Err(e);
+                    }
+                    if attempt >= WRITE_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt });
+                    }
+                    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+                }
+            }
+        }
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+        match out {
+            Ok(value) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(e.into())
+                }
+            },
+            Err(panic) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                std::panic::resume_unwind(panic)
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deploywatch_core::{IncidentState, Report, Sha, Verdict};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{EventRow, HistoryKind};
@@ -368,7 +368,7 @@ impl Store {
 /// The live SHA of the latest stored check that had one. `prev` is the latest stored check,
 /// which usually answers without a second query.
 fn last_live_sha(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     project: &str,
     env: &str,
     prev: Option<&Previous>,

@@ -229,3 +229,57 @@ fn checks_page_by_keyset_and_link_to_their_reports() {
     );
     assert_eq!(store.check_report(-1).unwrap(), None);
 }
+
+#[test]
+fn a_batch_is_one_transaction_whose_failed_writes_are_undone_alone() {
+    let (dir, mut store) = temp_store();
+    let db = dir.path().join("dw.db");
+    let outcome = store
+        .batch(|s| {
+            for i in 0..3 {
+                let r = report("shop", &format!("e{i}"), Live, Some("a"), Some("a"), i);
+                s.record_check(&r, true).expect("record");
+            }
+            // A reader on another connection sees nothing before the commit.
+            let other = Store::open_read_only(&db).expect("reader");
+            let before = other.history(&HistoryFilter::default()).expect("history");
+            // A write that fails inside the batch (an incident opened twice) is undone alone.
+            s.open_incident("shop", "e0", Down, None, t(10))
+                .expect("first");
+            let again = s.open_incident("shop", "e0", Down, None, t(11));
+            (before.len(), again.is_err())
+        })
+        .expect("batch commits");
+    assert_eq!(outcome, (0, true));
+    let after = store.history(&HistoryFilter::default()).expect("history");
+    // Each check's first verdict and live SHA, and one incident (the refused second absent).
+    assert_eq!(after.len(), 3 * 2 + 1, "{after:#?}");
+
+    // A panic inside a batch rolls all of it back, and the store works afterwards.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.batch(|s| {
+            let r = report("shop", "e9", Down, Some("a"), None, 20);
+            s.record_check(&r, true).expect("record");
+            panic!("in the middle of a batch");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        store
+            .history(&HistoryFilter::default())
+            .expect("history")
+            .len(),
+        7
+    );
+    let r = report("shop", "e9", Down, Some("a"), None, 30);
+    store
+        .record_check(&r, true)
+        .expect("a write after the rolled-back batch");
+    assert!(
+        store
+            .history(&HistoryFilter::default())
+            .expect("history")
+            .len()
+            > 7
+    );
+}
