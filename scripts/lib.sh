@@ -44,6 +44,14 @@ ensure_rust() {
   fi
 }
 
+# Windows as a check target (issue 9): the Rust standard library for x86_64-pc-windows-gnu and
+# MinGW's C compiler for the build scripts that compile C (SQLite). Nothing is run, only built.
+ensure_windows_target() {
+  ensure_packages gcc-mingw-w64-x86-64
+  rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$' \
+    || rustup target add x86_64-pc-windows-gnu
+}
+
 # The real third-party software the tests start on loopback as child processes (issue 7).
 # One line per program, so each can be added or dropped on its own.
 ensure_infra_packages() {

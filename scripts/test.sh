@@ -11,6 +11,7 @@ ensure_base_packages
 ensure_infra_packages
 ensure_rust
 ensure_node
+ensure_windows_target
 app_deps
 
 echo "== the UI (wasm), which the app embeds" >&2
@@ -22,6 +23,9 @@ cargo fmt --all -- --check
 echo "== lints" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --locked -p deploywatch-ui --target wasm32-unknown-unknown -- -D warnings
+# The engine and the CLI (what the resident process will link) must build for Windows too, so
+# a Unix-only call cannot slip in unnoticed; macOS needs Apple's SDK for the C parts, not here.
+cargo clippy --locked --target x86_64-pc-windows-gnu -p deploywatch-engine -p deploywatch-cli -- -D warnings
 
 echo "== fake GitHub bodies match @octokit/openapi's examples" >&2
 (cd crates/deploywatch-fakehub/scripts && npm ci --silent --no-audit --no-fund && node extract-examples.mjs --check)

@@ -140,6 +140,7 @@ impl Notifier {
 /// supports actions, the notification carries "Open report" as its default action, and a
 /// thread waits for it until the notification is closed (servers close them on timeout or
 /// dismissal; one short-lived thread per incident notification).
+#[cfg(all(unix, not(target_os = "macos")))]
 fn desktop(notice: &Notice, hook: Option<OpenReportHook>) -> Result<(), String> {
     // A service that cannot say what it supports gets the plainest notification.
     let caps = notify_rust::get_capabilities().unwrap_or_default();
@@ -167,7 +168,21 @@ fn desktop(notice: &Notice, hook: Option<OpenReportHook>) -> Result<(), String> 
     Ok(())
 }
 
+/// macOS and Windows: the platform's notification with summary and body (no freedesktop
+/// capabilities to ask, no markup, and no "Open report" action through notify-rust there).
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn desktop(notice: &Notice, _hook: Option<OpenReportHook>) -> Result<(), String> {
+    notify_rust::Notification::new()
+        .appname("Deploywatch")
+        .summary(&notice.summary)
+        .body(&notice.body)
+        .show()
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// The freedesktop action invoked by clicking the notification itself.
+#[cfg(all(unix, not(target_os = "macos")))]
 const DEFAULT_ACTION: &str = "default";
 
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -186,14 +201,8 @@ fn wait_for_action(handle: notify_rust::NotificationHandle, open: impl FnOnce() 
     }
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-fn wait_for_action(
-    _handle: notify_rust::NotificationHandle,
-    _open: impl FnOnce() + Send + 'static,
-) {
-}
-
 /// `&`, `<` and `>` as entities: the freedesktop body markup is a small XML subset.
+#[cfg(all(unix, not(target_os = "macos")))]
 fn escape_markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -207,7 +216,7 @@ fn escape_markup(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix, not(target_os = "macos")))]
 mod tests {
     use super::escape_markup;
 
