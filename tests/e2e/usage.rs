@@ -172,3 +172,63 @@ async fn human_verify_output_is_readable_without_colour() {
     );
     assert!(run.stdout.contains(&waiting), "{run:?}");
 }
+
+#[tokio::test]
+async fn watch_lines_keep_their_columns_whatever_the_names() {
+    // Names of different lengths: `a/production`, `storefront-api/qa`, `s/e`.
+    let hub = deploywatch_fakehub::FakeHub::start()
+        .await
+        .expect("fake GitHub");
+    let mut envs = Vec::new();
+    let mut projects = Vec::new();
+    for (project, env) in [("a", "production"), ("storefront-api", "qa"), ("s", "e")] {
+        let head = crate::harness::sha(project);
+        hub.push(
+            &format!("acme/{project}"),
+            "main",
+            &head,
+            "Alice",
+            "Ship it",
+        );
+        let sim = deploywatch_fleet::SimEnv::start(env)
+            .await
+            .expect("environment");
+        sim.set_live(&head);
+        projects.push((project, env, sim.build_info_url()));
+        envs.push(sim);
+    }
+    let mut toml =
+        crate::harness::fleet_config(&hub.api_url(), crate::harness::FAST, "desktop = false", []);
+    for (project, env, url) in &projects {
+        toml.push_str(&format!(
+            "\n[[project]]\nname = \"{project}\"\nrepo = \"acme/{project}\"\n\n\
+             [[project.environment]]\nname = \"{env}\"\nbuild_info_url = \"{url}\"\n"
+        ));
+    }
+    let dw = Dw::new(&toml);
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let run = crate::incidents::terminate(child).await;
+    let columns: Vec<(usize, usize)> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" expected "))
+        .map(|l| {
+            let chars: Vec<char> = l.chars().collect();
+            let at = |needle: &str| {
+                let n: Vec<char> = needle.chars().collect();
+                chars
+                    .windows(n.len())
+                    .position(|w| w == n.as_slice())
+                    .unwrap_or(0)
+            };
+            (at(" live "), at(" expected "))
+        })
+        .collect();
+    assert_eq!(columns.len(), 3, "{}", run.stdout);
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "columns wander: {columns:?}\n{}",
+        run.stdout
+    );
+}

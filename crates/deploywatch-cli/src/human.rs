@@ -317,6 +317,18 @@ pub async fn run_watcher(
         .map(|p| p.environments.len())
         .sum::<usize>();
     eprintln!("deploywatch: watching {count} environments; Ctrl-C to stop");
+    // Every line's `project/environment` padded to the longest, so the columns after it line up.
+    let width = engine
+        .config
+        .projects
+        .iter()
+        .flat_map(|p| {
+            p.environments
+                .iter()
+                .map(move |e| p.name.chars().count() + 1 + e.name.chars().count())
+        })
+        .max()
+        .unwrap_or(0);
     let (watcher, commands, events) = Watcher::new(engine, notifier);
     let mut rx = events.subscribe();
     let printer = tokio::spawn(async move {
@@ -339,7 +351,10 @@ pub async fn run_watcher(
                     println!(
                         "{} {} {:<14} expected {} live {}  {}",
                         style.dim(&Utc::now().format("%H:%M:%S").to_string()),
-                        style.bold(&format!("{}/{}", report.project, report.environment)),
+                        style.bold(&format!(
+                            "{:<width$}",
+                            format!("{}/{}", report.project, report.environment)
+                        )),
                         style.verdict(report.verdict),
                         short(report.expected_sha.as_ref()),
                         short(report.live_sha.as_ref()),
