@@ -4,7 +4,8 @@
 #
 #   app_deps   apt packages (build + GUI tests), the wasm target, pinned tools in $DW_TOOLS
 #   app_build  the UI (ui/build.sh), then the app, release, serving the embedded UI
-#   app_run    builds if needed and launches the app (under Xvfb when there is no display)
+#   app_run    builds (incrementally: fast when nothing changed) and launches the app (under
+#              Xvfb when there is no display); never an old binary after a `git pull`
 #   gui_test   the app's tests including the real window (WebDriver) and notifications (D-Bus)
 #   app_footprint  memory and idle CPU, window open and closed (the footprint bench)
 #   app_bundle an installable .deb (tauri-cli, pinned)
@@ -74,7 +75,7 @@ _app_display() {
 }
 
 app_run() {
-  [ -x "$CARGO_TARGET_DIR/release/deploywatch-app" ] || app_build
+  app_build
   _app_display
   "$CARGO_TARGET_DIR/release/deploywatch-app" "$@"
 }

@@ -30,6 +30,9 @@ cargo clippy --locked --target x86_64-pc-windows-gnu -p deploywatch-engine -p de
 echo "== fake GitHub bodies match @octokit/openapi's examples" >&2
 (cd crates/deploywatch-fakehub/scripts && npm ci --silent --no-audit --no-fund && node extract-examples.mjs --check)
 
+echo "== the scripts people run (stand-ins for the build and the app)" >&2
+for t in tests/scripts/*.sh; do bash "$t"; done
+
 echo "== tests (unit, integration, end-to-end with the real binary)" >&2
 cargo test --workspace --locked --exclude deploywatch-app
 

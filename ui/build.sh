@@ -32,10 +32,19 @@ fi
 
 cargo build --manifest-path "$repo/Cargo.toml" --target wasm32-unknown-unknown --release -p deploywatch-ui
 
+# Built into a staging directory, then only what changed is copied into dist: an unchanged UI
+# leaves dist's files (and their times) alone, so the app, which embeds them, is not rebuilt.
 dist="$ui_dir/dist"
-rm -rf "$dist"
-mkdir -p "$dist"
-wasm-bindgen --target web --no-typescript --out-dir "$dist" --out-name deploywatch_ui \
+stage="$CARGO_TARGET_DIR/ui-dist.new"
+rm -rf "$stage"
+mkdir -p "$stage" "$dist"
+wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name deploywatch_ui \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/deploywatch-ui.wasm"
-cp "$ui_dir"/static/* "$dist"/
+cp "$ui_dir"/static/* "$stage"/
+for f in "$stage"/*; do
+  cmp -s "$f" "$dist/$(basename "$f")" || cp "$f" "$dist/"
+done
+for f in "$dist"/*; do
+  [ -e "$stage/$(basename "$f")" ] || rm -rf "$f"
+done
 echo "built $dist" >&2
