@@ -170,16 +170,25 @@ const RUNS_REFRESH: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// How many recent heads of a branch are offered to fingerprint detection as known commits.
 const RECENT_PUSHES: usize = 50;
 
+/// The oldest head the store remembers that a restarted watcher compares with while GitHub
+/// cannot be read: GitHub's rate-limit window, after which a read is possible again.
+const STORED_HEAD_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 impl Engine {
     /// Polls the project's branch head and, when they may have changed, the CI runs for it;
     /// records the push and the runs in the store. `previous` is the last snapshot, to tell
     /// what changed. (The watcher runs the steps itself, to order them within the budget.)
+    ///
+    /// A poll made this way (`verify`) never compares with a head only the store remembers:
+    /// a pipeline's `verify` right after a push must not call the old head live because GitHub
+    /// cannot be read; it says `unverifiable` (exit 1) instead. Within one `verify --wait`, a
+    /// head read in an earlier round stands through a transient failure.
     pub async fn poll_repo(
         &self,
         project: &Project,
         previous: Option<&RepoSnapshot>,
     ) -> RepoSnapshot {
-        let mut snap = self.read_head(project, previous).await;
+        let mut snap = self.read_head(project, previous, false).await;
         if self.runs_wanted(project, &snap, previous, Utc::now()) != RunsRead::Skip {
             self.read_runs(project, &mut snap).await;
         }
@@ -189,11 +198,13 @@ impl Engine {
 
     /// Reads the branch head. Through a transient failure (unreachable, rate-limited, a 5xx)
     /// the head last read stands, marked stale with its age: the one in `previous`, or, with
-    /// none, the one the store last saw. The runs of an unchanged head are carried over.
+    /// none and `from_store` (the watcher), the one the store saw within the last hour. The runs
+    /// of an unchanged head are carried over.
     pub(crate) async fn read_head(
         &self,
         project: &Project,
         previous: Option<&RepoSnapshot>,
+        from_store: bool,
     ) -> RepoSnapshot {
         let now = Utc::now();
         let mut snap = RepoSnapshot::empty(now);
@@ -216,7 +227,8 @@ impl Engine {
                         deferred_until: None,
                         ..prev.clone()
                     }),
-                    None => self.stored_snapshot(project, e.to_string(), now),
+                    None if from_store => self.stored_snapshot(project, e.to_string(), now),
+                    None => None,
                 };
                 if let Some(mut kept) = kept {
                     tracing::info!(
@@ -433,7 +445,8 @@ impl Engine {
 
     /// The head the store last saw for the project's branch, with its runs, as a stale
     /// snapshot: what a check can compare with when GitHub cannot be read and this process
-    /// has read nothing yet (a restart while rate-limited or offline).
+    /// has read nothing yet (a restart while rate-limited or offline). Only a head seen within
+    /// [`STORED_HEAD_MAX_AGE`]: one from yesterday says little about what should run now.
     fn stored_snapshot(
         &self,
         project: &Project,
@@ -452,6 +465,9 @@ impl Engine {
                 Some((push, previous, runs))
             })
             .flatten()?;
+        if now - push.last_seen > STORED_HEAD_MAX_AGE {
+            return None;
+        }
         let mut snap = RepoSnapshot::empty(now);
         snap.stale = Some(StaleHead {
             reason,

@@ -546,7 +546,7 @@ impl Watcher {
             let slot = &repos_ref[*i];
             if slot.branch {
                 engine
-                    .read_head(&projects[slot.project], slot.snapshot.as_ref())
+                    .read_head(&projects[slot.project], slot.snapshot.as_ref(), true)
                     .await
             } else {
                 RepoSnapshot::empty(Utc::now())
