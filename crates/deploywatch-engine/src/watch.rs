@@ -71,6 +71,9 @@ pub const COALESCE: Duration = Duration::from_secs(3);
 struct Pending {
     notice: Notice,
     host: String,
+    /// The environment's place in the config (project, environment): a grouped notice names
+    /// its environments, and opens the first one's report, in config order.
+    order: (usize, usize),
 }
 
 struct EnvSlot {
@@ -472,6 +475,7 @@ impl Watcher {
                 host: crate::limit::host_name(
                     &projects[slot.project].environments[slot.env].build_info_url,
                 ),
+                order: (slot.project, slot.env),
             });
         }
         slot.disk
@@ -682,9 +686,10 @@ impl Watcher {
     /// Sends what waited for the coalescing window: environments on one host with the same
     /// event and verdict as one notice naming them all, any other alone. Each environment
     /// keeps its own incident and its own [`WatchEvent::Incident`].
-    async fn flush(&self, pending: Vec<Pending>) {
+    async fn flush(&self, mut pending: Vec<Pending>) {
         let mut groups: Vec<(String, Vec<Notice>)> = Vec::new();
-        for Pending { notice, host } in pending {
+        pending.sort_by_key(|p| p.order);
+        for Pending { notice, host, .. } in pending {
             match groups.iter_mut().find(|(h, g)| {
                 *h == host && g[0].kind == notice.kind && g[0].verdict == notice.verdict
             }) {

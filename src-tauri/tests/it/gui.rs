@@ -303,7 +303,17 @@ async fn run(s: Scenario) {
     assert_eq!(canary.build_info_url, s.env.build_info_url());
 
     // Notifications: one alert for production's incident, offering "Open report".
-    let place = |n: &desktop::Notified, env: &str| n.summary.ends_with(&format!(": shop / {env}"));
+    // A notice names its environment in the summary, or, sent as one with others that failed
+    // or recovered at the same moment ("Resolved: 2 environments on HOST"), in its body's first
+    // line.
+    let place = |n: &desktop::Notified, env: &str| {
+        let name = format!("shop / {env}");
+        n.summary.ends_with(&format!(": {name}"))
+            || (n.summary.contains(" environments on ")
+                && n.body.lines().next().is_some_and(|names| {
+                    names.trim_end_matches('.').split(", ").any(|p| p == name)
+                }))
+    };
     let start = Instant::now();
     let alert = loop {
         if let Some(n) = notifications
