@@ -60,18 +60,16 @@ impl Watcher {
             None => {
                 github.pending = None;
                 if let Some(since) = github.down_since.take() {
-                    let _ = self.events.send(WatchEvent::Condition {
-                        condition: Condition {
-                            kind: ConditionKind::GitHubUnavailable,
-                            message: format!(
-                                "GitHub answers again (it could not be read from {} to {} UTC)",
-                                since.format("%H:%M:%S"),
-                                now.format("%H:%M:%S")
-                            ),
-                            since,
-                        },
-                        active: false,
-                    });
+                    self.say(
+                        ConditionKind::GitHubUnavailable,
+                        format!(
+                            "GitHub answers again (it could not be read from {} to {} UTC)",
+                            since.format("%H:%M:%S"),
+                            now.format("%H:%M:%S")
+                        ),
+                        since,
+                        false,
+                    );
                 }
             }
             Some(snaps) if github.down_since.is_none() => {
@@ -109,14 +107,7 @@ impl Watcher {
             since.format("%H:%M:%S")
         );
         tracing::warn!("{message}");
-        let _ = self.events.send(WatchEvent::Condition {
-            condition: Condition {
-                kind: ConditionKind::GitHubUnavailable,
-                message,
-                since,
-            },
-            active: true,
-        });
+        self.say(ConditionKind::GitHubUnavailable, message, since, true);
     }
 
     /// Says the watcher went offline, or came back.
@@ -143,14 +134,7 @@ impl Watcher {
             ),
         };
         tracing::warn!("{message}");
-        let _ = self.events.send(WatchEvent::Condition {
-            condition: Condition {
-                kind: ConditionKind::Offline,
-                message,
-                since,
-            },
-            active,
-        });
+        self.say(ConditionKind::Offline, message, since, active);
     }
 
     /// Says once, with numbers, when the fleet needs more of GitHub than its quota allows, and
@@ -196,5 +180,17 @@ impl Watcher {
             }
             _ => {}
         }
+    }
+
+    /// Sends one condition event (and nothing else: the callers decide when).
+    fn say(&self, kind: ConditionKind, message: String, since: DateTime<Utc>, active: bool) {
+        let _ = self.events.send(WatchEvent::Condition {
+            condition: Condition {
+                kind,
+                message,
+                since,
+            },
+            active,
+        });
     }
 }
