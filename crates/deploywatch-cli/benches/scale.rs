@@ -307,13 +307,14 @@ fn measure(
     let seen = nginx.requests() - before_verify;
     if std::env::var_os("DW_SCALE_PERF").is_some() {
         let out = format!("perf-{n}.data");
+        let freq = std::env::var("DW_SCALE_PERF_FREQ").unwrap_or_else(|_| "1000".into());
         let status = Command::new("perf")
             .args([
                 "record",
                 "--call-graph",
                 "dwarf,16384",
                 "-F",
-                "1000",
+                &freq,
                 "-o",
                 &out,
                 "--",
@@ -323,6 +324,18 @@ fn measure(
             .stdout(Stdio::null())
             .status();
         println!("  perf record → {out}: {status:?}");
+    }
+    if let Some(secs) = std::env::var("DW_SCALE_HOLD")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        // For experiments by hand (strace, perf with other options): the fleet stays up.
+        println!(
+            "  holding nginx for {secs} s; verify is: {} {}",
+            bin.display(),
+            args.join(" ")
+        );
+        std::thread::sleep(Duration::from_secs(secs));
     }
     let (w, r, cpu) = (median(walls.clone()), median(rsss), median(cpus));
     println!("N = {n} environments ({PROJECTS} projects, {HOSTS} loopback hosts, one nginx)");

@@ -50,7 +50,7 @@ pub struct EngineOptions {
 pub struct Engine {
     pub config: Config,
     pub github: GitHub,
-    store: Option<Arc<Mutex<Store>>>,
+    store: Option<StoreSlot>,
     /// One set of HTTP clients (pooled, fresh-connection, per-address) for every environment;
     /// each check applies its environment's settings per request ([`Engine::prober`]).
     prober: Prober,
@@ -64,7 +64,7 @@ impl Engine {
     pub fn new(opts: EngineOptions) -> Arc<Engine> {
         let prober = Prober::new(ProbeSettings::default());
         let limits = crate::limit::Limits::from_config(&opts.config.limits);
-        let store = opts.store.map(|s| Arc::new(Mutex::new(s)));
+        let store = opts.store.map(|s| Arc::new(Mutex::new(Some(s))));
         let registry = crate::registry::registry_auth(&opts.github);
         // ETags live in the database too, so a restarted watcher's first polls are 304s.
         let github = match &store {
@@ -82,11 +82,34 @@ impl Engine {
     }
 
     /// Runs `f` on the store, if there is one. A poisoned lock (a panic while writing) is
-    /// recovered: SQLite's transaction rolled back, so the connection is consistent.
+    /// recovered: SQLite's transaction rolled back, so the connection is consistent. While
+    /// the store is lent out ([`Engine::lend_store`]) there is none: `f` is not run, and a
+    /// warning says so.
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> Option<T> {
-        let store = self.store.as_ref()?;
-        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        Some(f(&mut guard))
+        let slot = self.store.as_ref()?;
+        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Some(store) => Some(f(store)),
+            None => {
+                tracing::warn!(
+                    "the store is busy recording a round of checks; a read or write skipped"
+                );
+                None
+            }
+        }
+    }
+
+    /// The store itself, for a thread of its own to write a round in one transaction (see
+    /// `verify`) without holding a lock that a check could wait on forever: until the loan is
+    /// dropped (also on a panic) the engine has no store, as if it had been opened without
+    /// one.
+    pub(crate) fn lend_store(&self) -> Option<StoreLoan> {
+        let slot = self.store.as_ref()?;
+        let store = slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(StoreLoan {
+            slot: Arc::clone(slot),
+            store: Some(store),
+        })
     }
 
     /// Every (project, environment) pair the selection names, in config order.
@@ -391,17 +414,48 @@ impl Engine {
 /// database; the desktop app recognises it by this prefix to word its advice for the window.
 pub const NO_TOKEN_WARNING: &str = "GitHub is read without a token";
 
-/// The GitHub client's ETag cache, kept in the store.
-struct StoreEtags(Arc<Mutex<Store>>);
+/// Where the engine keeps its store: empty while lent out.
+type StoreSlot = Arc<Mutex<Option<Store>>>;
+
+/// The store, lent by [`Engine::lend_store`]; given back when dropped.
+pub(crate) struct StoreLoan {
+    slot: StoreSlot,
+    store: Option<Store>,
+}
+
+impl std::ops::Deref for StoreLoan {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for StoreLoan {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.store.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for StoreLoan {
+    fn drop(&mut self) {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = self.store.take();
+    }
+}
+
+/// The GitHub client's ETag cache, kept in the store (a miss while the store is lent out).
+struct StoreEtags(StoreSlot);
 
 impl deploywatch_github::EtagCache for StoreEtags {
     fn get(&self, key: &str) -> Option<(String, Vec<u8>)> {
         let store = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        store.etag_get(key).ok().flatten()
+        store.as_ref()?.etag_get(key).ok().flatten()
     }
     fn put(&self, key: &str, etag: &str, body: &[u8]) {
         let mut store = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = store.etag_put(key, etag, body) {
+        if let Some(store) = store.as_mut()
+            && let Err(e) = store.etag_put(key, etag, body)
+        {
             tracing::warn!("could not store an ETag: {e}");
         }
     }

@@ -144,6 +144,7 @@ where
     }
 
     /// Every job's output, in job order.
+    #[cfg(test)]
     pub async fn collect(mut self) -> Vec<T> {
         let mut out: Vec<Option<T>> = Vec::new();
         out.resize_with(self.host_of.len(), || None);

@@ -66,31 +66,30 @@ pub async fn verify(
             })
             .collect();
         let (snapshots, cli, targets) = (&snapshots, cli.as_ref(), &targets);
-        let reports = crate::limit::Bounded::new(jobs, engine.limits, |i| async move {
+        let mut checks = crate::limit::Bounded::new(jobs, engine.limits, |i| async move {
             let (p, e) = targets[i];
             (i, engine.check(p, e, snapshots.get(&p.name), cli).await)
-        })
-        .collect()
-        .await;
-        // One transaction for the round's reports, not one per write of each.
-        engine.with_store(|s| {
-            let written = s.batch(|s| {
-                for report in &reports {
-                    let previous = s
-                        .env_state(&report.project, &report.environment)
-                        .ok()
-                        .flatten();
-                    let changed = previous
-                        .as_ref()
-                        .is_none_or(|p| crate::watch::differs(&p.report, report));
-                    let incident = previous.map(|p| p.incident).unwrap_or_default();
-                    crate::check::record_into(s, report, changed, &incident, None);
-                }
-            });
-            if let Err(e) = written {
-                tracing::warn!("could not record the reports: {e}");
-            }
         });
+        // Each report is recorded as its check finishes, on a thread of its own, so the
+        // store's work overlaps the network's instead of following it.
+        let mut writer = RoundWriter::start(engine);
+        let mut reports: Vec<Option<Report>> = Vec::new();
+        reports.resize_with(targets.len(), || None);
+        while let Some((i, report)) = checks.next().await {
+            match &mut writer {
+                Some(w) => w.send(i, report),
+                None => reports[i] = Some(report),
+            }
+        }
+        if let Some(w) = writer {
+            for (i, report) in w.finish().await {
+                reports[i] = Some(report);
+            }
+        }
+        let reports: Vec<Report> = reports
+            .into_iter()
+            .map(|r| r.expect("every check reports once"))
+            .collect();
         let all_live = reports.iter().all(|r| r.verdict == Verdict::Live);
         if all_live || final_round {
             return reports;
@@ -108,4 +107,99 @@ fn project_index(engine: &Engine, name: &str) -> usize {
         .iter()
         .position(|p| p.name == name)
         .unwrap_or(0)
+}
+
+/// Records a round's reports in the store while its checks are still running: a blocking
+/// thread borrows the store ([`Engine::lend_store`]) and writes each report as it comes, all
+/// in one transaction, so the store's work overlaps the network's instead of following it,
+/// then hands every report back, written or not.
+struct RoundWriter {
+    tx: std::sync::mpsc::Sender<(usize, Report)>,
+    done: tokio::task::JoinHandle<Vec<(usize, Report)>>,
+    /// Reports the thread could not take (it is gone): kept for the output.
+    orphans: Vec<(usize, Report)>,
+}
+
+impl RoundWriter {
+    fn start(engine: &Engine) -> Option<RoundWriter> {
+        let mut store = engine.lend_store()?;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Report)>();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut kept = Vec::new();
+            // Nothing to write until the first check ends: no transaction open meanwhile.
+            let Ok(first) = rx.recv() else {
+                return kept;
+            };
+            kept.push(first);
+            // A panic inside a write is rolled back by the batch; the reports stay, and the
+            // loan gives the store back when it drops.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store.batch(|s| {
+                    record_with_previous(s, &kept[0].1);
+                    while let Ok(next) = rx.recv() {
+                        kept.push(next);
+                        if let Some((_, report)) = kept.last() {
+                            record_with_previous(s, report);
+                        }
+                    }
+                })
+            }));
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("could not record the reports: {e}"),
+                Err(_) => tracing::warn!("could not record the reports: a write panicked"),
+            }
+            // After a panic the rest of the round is still to come: keep it for the output.
+            kept.extend(rx.iter());
+            kept
+        });
+        Some(RoundWriter {
+            tx,
+            done,
+            orphans: Vec::new(),
+        })
+    }
+
+    fn send(&mut self, i: usize, report: Report) {
+        // The thread only stops when the channel closes, so the send cannot fail while it
+        // runs; if it died anyway the report is lost to the store, not to the output.
+        if let Err(std::sync::mpsc::SendError(back)) = self.tx.send((i, report)) {
+            tracing::warn!("the store's writer stopped; report not recorded");
+            self.orphans.push(back);
+        }
+    }
+
+    /// Waits for the last write and returns every report sent.
+    async fn finish(self) -> Vec<(usize, Report)> {
+        let RoundWriter {
+            tx,
+            done,
+            mut orphans,
+        } = self;
+        drop(tx);
+        match done.await {
+            Ok(mut kept) => {
+                kept.append(&mut orphans);
+                kept
+            }
+            Err(e) => {
+                tracing::warn!("the store's writer failed: {e}");
+                orphans
+            }
+        }
+    }
+}
+
+/// Records one report of `verify`: whether it changed is judged against the environment's
+/// stored state, and an open incident stays open.
+fn record_with_previous(s: &mut deploywatch_store::Store, report: &Report) {
+    let previous = s
+        .env_state(&report.project, &report.environment)
+        .ok()
+        .flatten();
+    let changed = previous
+        .as_ref()
+        .is_none_or(|p| crate::watch::differs(&p.report, report));
+    let incident = previous.map(|p| p.incident).unwrap_or_default();
+    crate::check::record_into(s, report, changed, &incident, None);
 }

@@ -223,12 +223,14 @@ pub(crate) fn is_prose(text: &str) -> bool {
 /// `X-App-Version`).
 fn header_candidates(headers: &HeaderMap, known: &Known<'_>, found: &mut Findings) {
     for (name, value) in headers.iter().take(200) {
-        let display = title_case(name.as_str());
-        let words = keys::words(name.as_str());
-        let (class, specificity) = keys::classify(&words, &[]);
+        let keys::HeaderClass {
+            class,
+            specificity,
+            outright,
+        } = keys::header_class(name.as_str());
         let text = String::from_utf8_lossy(value.as_bytes());
-        let what = format!("header {display}");
-        let outright = words.iter().any(|w| w == "commit" || w == "sha");
+        let display = || title_case(name.as_str());
+        let what = || format!("header {}", display());
         let candidate = |sha, known| Candidate {
             sha,
             class,
@@ -236,8 +238,8 @@ fn header_candidates(headers: &HeaderMap, known: &Known<'_>, found: &mut Finding
             origin: Origin::Header,
             depth: 0,
             specificity,
-            source: what.clone(),
-            pin: Some(Pin::Header(display.clone())),
+            source: what(),
+            pin: Some(Pin::Header(display())),
             guess: false,
         };
         let mention = !matches!(class, KeyClass::Commit | KeyClass::Version) && is_prose(&text);
@@ -253,12 +255,13 @@ fn header_candidates(headers: &HeaderMap, known: &Known<'_>, found: &mut Finding
                 Some(sha) => found.candidates.push(candidate(sha, false)),
                 None => found
                     .faults
-                    .push(format!("{what} is {}, not a git SHA", quote(&text))),
+                    .push(format!("{} is {}, not a git SHA", what(), quote(&text))),
             },
             KeyClass::Version => match tokens::find(&text, Rule::Version) {
                 Some(sha) => found.candidates.push(candidate(sha, false)),
                 None => found.notes.push(format!(
-                    "{what} is {}, which contains no git SHA",
+                    "{} is {}, which contains no git SHA",
+                    what(),
                     quote(&text)
                 )),
             },

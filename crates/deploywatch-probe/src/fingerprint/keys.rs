@@ -487,6 +487,45 @@ pub(crate) fn context_of(w: &[String]) -> Option<KeyClass> {
     }
 }
 
+/// What a response header's name says about its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HeaderClass {
+    pub class: KeyClass,
+    pub specificity: usize,
+    /// The name says `commit` or `sha` outright, so an all-digit value may still be a SHA.
+    pub outright: bool,
+}
+
+/// [`classify`] of a header name, remembered: the answers of a fleet repeat the same few
+/// names (`server`, `date`, `etag`, …) thousands of times a round, and splitting a name into
+/// words is most of the cost of reading a small answer. At most [`HEADER_NAMES_KEPT`] names
+/// are remembered (a hostile server inventing names empties the memory, nothing more).
+pub(crate) fn header_class(name: &str) -> HeaderClass {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<String, HeaderClass>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(c) = seen.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        return *c;
+    }
+    let words = words(name);
+    let (class, specificity) = classify(&words, &[]);
+    let c = HeaderClass {
+        class,
+        specificity,
+        outright: words.iter().any(|w| w == "commit" || w == "sha"),
+    };
+    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    if seen.len() >= HEADER_NAMES_KEPT {
+        seen.clear();
+    }
+    seen.insert(name.to_string(), c);
+    c
+}
+
+/// How many header names [`header_class`] remembers.
+const HEADER_NAMES_KEPT: usize = 1024;
+
 /// The class of a name and how specific it is (how many of its words say something about a
 /// commit or a build), given the words of its nearest ancestors (nearest first) for names
 /// that are generic (`commit.id`, `git.commit.id.full`).

@@ -579,3 +579,27 @@ fn deeply_nested_html_is_searched_without_overflow() {
         expect![[r#"abc1234 from HTML <meta name="build-sha">"#]],
     );
 }
+
+proptest::proptest! {
+    /// The remembered class of a header name is the one computed from its words, the first
+    /// time and every time after (also once the memory has been emptied by many names).
+    #[test]
+    fn a_header_names_remembered_class_is_its_computed_class(
+        names in proptest::collection::vec("[a-zA-Z][a-zA-Z0-9-]{0,24}", 1..40),
+    ) {
+        for name in names.iter().chain(names.iter()) {
+            let lower = name.to_ascii_lowercase();
+            let words = keys::words(&lower);
+            let (class, specificity) = keys::classify(&words, &[]);
+            let got = keys::header_class(&lower);
+            proptest::prop_assert_eq!(got.class, class, "{}", lower);
+            proptest::prop_assert_eq!(got.specificity, specificity, "{}", lower);
+            proptest::prop_assert_eq!(
+                got.outright,
+                words.iter().any(|w| w == "commit" || w == "sha"),
+                "{}",
+                lower
+            );
+        }
+    }
+}
