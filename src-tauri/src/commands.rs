@@ -7,8 +7,7 @@ use deploywatch_ipc::{
 };
 use tauri::State;
 
-use crate::error::IpcResult;
-use crate::state::AppState;
+use deploywatch_resident::{AppState, IpcResult};
 
 type S<'a> = State<'a, AppState>;
 

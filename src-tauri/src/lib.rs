@@ -8,10 +8,6 @@
 //! The GitHub token never crosses into the webview: commands only say whether one is set.
 
 mod commands;
-mod convert;
-mod error;
-mod form;
-mod state;
 mod tray;
 mod window;
 
@@ -20,10 +16,9 @@ use std::process::ExitCode;
 use deploywatch_ipc::event;
 use tauri::{Emitter, Manager, RunEvent, Runtime};
 
-pub use convert::report_markdown;
-pub use error::AppError;
-pub use state::{AppState, Autostart, Changed, PAUSE, Paths, overall};
-pub use tray::summary;
+pub use deploywatch_resident::{
+    AppError, AppState, Autostart, Changed, PAUSE, Paths, overall, report_markdown, summary,
+};
 
 /// Which shell the app runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

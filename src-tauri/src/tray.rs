@@ -2,7 +2,6 @@
 //! no tooltips, the first line of its menu) a summary ("3 live, 1 phantom"),
 //! its menu Open, Check now, Pause for 1 h / Resume, the alerting environments and Quit.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use deploywatch_ipc::{Dashboard, Overall};
@@ -11,7 +10,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::state::AppState;
+use deploywatch_resident::{AppState, MenuContent, summary};
 use crate::window;
 
 pub const TRAY: &str = "deploywatch";
@@ -27,63 +26,6 @@ fn icon(overall: Overall) -> Image<'static> {
     };
     // The PNGs are ours and checked by a test; a broken one falls back to an empty icon.
     Image::from_bytes(bytes).unwrap_or_else(|_| Image::new_owned(vec![0; 4], 1, 1))
-}
-
-/// "3 live, 1 phantom" (verdicts counted, worst first is not needed: people read the words).
-pub fn summary(d: &Dashboard) -> String {
-    if d.empty {
-        return "Deploywatch: nothing configured".into();
-    }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in &d.environments {
-        *counts
-            .entry(r.verdict.as_deref().unwrap_or("not checked"))
-            .or_default() += 1;
-    }
-    let mut parts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-    // `live` first, then the rest alphabetically: the good news leads.
-    parts.sort_by_key(|p| !p.ends_with(" live"));
-    let mut text = format!("Deploywatch: {}", parts.join(", "));
-    if let Some(until) = &d.paused_until {
-        // The local clock time people read on their panel, not the RFC 3339 instant.
-        let until = chrono::DateTime::parse_from_rfc3339(until)
-            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-            .unwrap_or_else(|_| until.clone());
-        text.push_str(&format!(" (paused until {until})"));
-    }
-    text
-}
-
-/// What the menu shows besides its fixed entries. The menu is rebuilt only when this changes:
-/// rebuilding it on every check would close it under a user's pointer (and replace the item
-/// ids a panel is about to click).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct MenuContent {
-    /// The summary, also the menu's first (inert) line: on Linux, AppIndicator has no
-    /// tooltips, so the menu is where the panel shows it.
-    summary: String,
-    paused: bool,
-    /// (project, environment, verdict) of each alerting environment.
-    alerting: Vec<(String, String, String)>,
-}
-
-impl MenuContent {
-    fn of(d: &Dashboard) -> MenuContent {
-        MenuContent {
-            summary: summary(d),
-            paused: d.paused_until.is_some(),
-            alerting: d
-                .environments
-                .iter()
-                .filter_map(|r| {
-                    let v = r.verdict.as_deref()?;
-                    deploywatch_core::Verdict::parse(v)
-                        .is_some_and(deploywatch_core::Verdict::is_alert)
-                        .then(|| (r.project.clone(), r.environment.clone(), v.to_string()))
-                })
-                .collect(),
-        }
-    }
 }
 
 /// What the tray shows now (managed state): each part is replaced only when it changes (a new

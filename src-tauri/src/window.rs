@@ -4,7 +4,7 @@
 use deploywatch_ipc::{OpenReport, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
 
-use crate::state::AppState;
+use deploywatch_resident::AppState;
 
 pub const MAIN: &str = "main";
 
