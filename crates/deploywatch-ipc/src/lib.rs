@@ -1,11 +1,14 @@
 //! The messages that cross the Tauri IPC boundary between the desktop app (`src-tauri`) and
-//! its Leptos UI (`ui`). Plain serde types with no dependency on the engine, so the UI (wasm)
-//! compiles without it; `src-tauri` converts domain types into these by hand.
+//! its Leptos UI (`ui`), and (in [`proto`]) between the window and the resident process.
+//! Plain serde types with no dependency on the engine, so the UI (wasm) compiles without it;
+//! the resident side converts domain types into these by hand.
 //!
 //! Times are RFC 3339 strings in UTC; SHAs are full lowercase hex; verdicts are the stable
 //! names of SPEC §3 (`live`, `phantom`, …). Nothing here ever carries the GitHub token.
 
 use serde::{Deserialize, Serialize};
+
+pub mod proto;
 
 /// Command names, shared so neither side can misspell one.
 pub mod command {
@@ -27,6 +30,10 @@ pub mod command {
     pub const REPORT_MARKDOWN: &str = "report_markdown";
     /// Returns `Option<OpenReport>`: the report a newly opened window should show first.
     pub const TAKE_OPEN_REPORT: &str = "take_open_report";
+    /// Resident process only: the window process introduces itself ([`crate::proto::Attach`]).
+    pub const ATTACH_WINDOW: &str = "attach_window";
+    /// Resident process only: end it (the tray's Quit).
+    pub const QUIT: &str = "quit";
 }
 
 /// Event names the backend emits.
