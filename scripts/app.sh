@@ -60,7 +60,9 @@ app_build() {
   app_deps
   (cd "$_app_here" && bash ui/build.sh)
   (cd "$_app_here" && cargo build --release --locked -p deploywatch-app --features custom-protocol)
-  echo "built $CARGO_TARGET_DIR/release/deploywatch-app" >&2
+  # The resident process (watcher, tray, notifications) the window starts, beside it.
+  (cd "$_app_here" && cargo build --release --locked -p deploywatch-resident --bin deploywatch-tray)
+  echo "built $CARGO_TARGET_DIR/release/deploywatch-app and deploywatch-tray" >&2
 }
 
 # Starts Xvfb on :99 when there is no display (the app needs one).
@@ -77,6 +79,7 @@ _app_display() {
 app_run() {
   app_build
   _app_display
+  # The window; it starts the resident process (deploywatch-tray) when none runs.
   "$CARGO_TARGET_DIR/release/deploywatch-app" "$@"
 }
 

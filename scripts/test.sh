@@ -23,9 +23,11 @@ cargo fmt --all -- --check
 echo "== lints" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --locked -p deploywatch-ui --target wasm32-unknown-unknown -- -D warnings
-# The engine and the CLI (what the resident process will link) must build for Windows too, so
-# a Unix-only call cannot slip in unnoticed; macOS needs Apple's SDK for the C parts, not here.
-cargo clippy --locked --target x86_64-pc-windows-gnu -p deploywatch-engine -p deploywatch-cli -- -D warnings
+# The resident process (and the engine and channel it links) and the CLI must build for Windows
+# too, so a Unix-only call cannot slip in unnoticed; macOS needs Apple's SDK for the C parts,
+# not here.
+cargo clippy --locked --target x86_64-pc-windows-gnu -p deploywatch-engine -p deploywatch-cli \
+  -p deploywatch-link -p deploywatch-resident --all-targets -- -D warnings
 
 echo "== fake GitHub bodies match @octokit/openapi's examples" >&2
 (cd crates/deploywatch-fakehub/scripts && npm ci --silent --no-audit --no-fund && node extract-examples.mjs --check)

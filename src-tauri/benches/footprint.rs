@@ -1,10 +1,15 @@
-//! What the desktop app costs a machine: resident memory of the whole process tree (the app
-//! plus its WebKit processes) and idle CPU, with the window open and after it was closed the
-//! way a window manager closes it, while it watches a small fleet; and launch to window shown.
+//! What the desktop app costs a machine, both processes: the window process (with its WebKit
+//! processes) and the resident process (watcher, tray, notifications). Memory and idle CPU
+//! with the window open, and of the resident process alone after the window was closed the way
+//! a window manager closes it, while it watches a fleet; launch to window shown (cold: the
+//! window starts the resident process); and tray Open → window shown (the resident process
+//! running), five times.
 //!
-//! Needs what the GUI tests need (an X display, a D-Bus session bus, the release app):
-//! `bash scripts/app.sh footprint` provides them. `DEPLOYWATCH_FOOTPRINT_RUNS` (default 3)
-//! launches; `DEPLOYWATCH_FOOTPRINT_IDLE` seconds of idle CPU sampling (default 60).
+//! Needs what the GUI tests need (an X display, a D-Bus session bus, the release app and
+//! `deploywatch-tray` beside it): `bash scripts/app.sh footprint` provides them.
+//! `DEPLOYWATCH_FOOTPRINT_RUNS` (default 3) launches; `DEPLOYWATCH_FOOTPRINT_IDLE` seconds of
+//! idle CPU sampling (default 60); `DEPLOYWATCH_FOOTPRINT_ENVS` environments watched (default
+//! 11, the demo fleet's size; comma-separated for several fleets, e.g. `11,200`).
 
 // The test support is shared with the GUI tests; not every helper is used here.
 #[allow(dead_code)]
@@ -77,27 +82,40 @@ struct Sample {
     open_detail: String,
     open_cpu_ms: u64,
     closed: (u64, u64),
-    closed_detail: String,
     closed_cpu_ms: u64,
+    tray_open: Vec<Duration>,
+    web_left: usize,
 }
 
-fn idle_cpu_ms(pid: u32, idle: Duration) -> u64 {
+fn idle_cpu_ms(pids: &[u32], idle: Duration) -> u64 {
     let tick_ms = 1000 / ticks_per_second();
-    let before = cpu_ticks(pid);
+    let before: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
     std::thread::sleep(idle);
-    (cpu_ticks(pid).saturating_sub(before)) * tick_ms
+    let after: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+    after.saturating_sub(before) * tick_ms
+}
+
+fn wait_gone(pid: u32, within: Duration) {
+    let start = Instant::now();
+    while desktop::alive(pid) {
+        assert!(start.elapsed() < within, "process {pid} did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn run_once(
     x: &desktop::Display,
+    tray: &desktop::TrayHost,
     config: &std::path::Path,
     dir: &std::path::Path,
     idle: Duration,
 ) -> Sample {
+    let socket = dir.join("run/resident.sock");
     let started = Instant::now();
     let mut app = Command::new(desktop::app_binary())
         .env("DEPLOYWATCH_CONFIG", config)
         .env("DEPLOYWATCH_DB", dir.join("deploywatch.db"))
+        .env("DEPLOYWATCH_SOCKET", &socket)
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
         .env_remove("GITHUB_TOKEN")
@@ -108,35 +126,62 @@ fn run_once(
     let pid = app.id();
     let window = x.wait_windows(pid, 1, Duration::from_secs(30))[0];
     let launch_to_window = started.elapsed();
+    let resident = desktop::pid_of(&desktop::resident_binary())
+        .expect("the resident process the window started");
 
     // Settled: the page has loaded and the first checks are done.
     std::thread::sleep(Duration::from_secs(15));
-    let open = desktop::memory_kb(pid);
-    let open_detail = breakdown(pid);
-    let open_cpu_ms = idle_cpu_ms(pid, idle);
+    let (w, r) = (desktop::memory_kb(pid), desktop::memory_kb(resident));
+    let open = (w.0 + r.0, w.1 + r.1);
+    let open_detail = format!(
+        "window {} (resident {}/{})",
+        breakdown(pid),
+        mb(r.0),
+        mb(r.1)
+    );
+    let open_cpu_ms = idle_cpu_ms(&[pid, resident], idle);
 
     x.close(window);
-    x.wait_windows(pid, 0, Duration::from_secs(10));
-    let start = Instant::now();
-    while desktop::web_processes(pid) > 0 && start.elapsed() < Duration::from_secs(15) {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    std::thread::sleep(Duration::from_secs(15));
-    assert!(desktop::alive(pid), "closing the window ended the app");
-    let closed = desktop::memory_kb(pid);
-    let closed_detail = breakdown(pid);
-    let closed_cpu_ms = idle_cpu_ms(pid, idle);
-
-    let _ = app.kill();
+    wait_gone(pid, Duration::from_secs(15));
     let _ = app.wait();
+    std::thread::sleep(Duration::from_secs(2));
+    let web_left = desktop::webkit_processes();
+    std::thread::sleep(Duration::from_secs(13));
+    let closed = desktop::memory_kb(resident);
+    let closed_cpu_ms = idle_cpu_ms(&[resident], idle);
+
+    // Tray Open → window shown, the resident process running (the window process is cold).
+    let mut tray_open = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        tray.click("Open Deploywatch");
+        let window_pid = loop {
+            if let Some(p) = desktop::pid_of(&desktop::app_binary()) {
+                break p;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "Open started no window"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let w = x.wait_windows(window_pid, 1, Duration::from_secs(30))[0];
+        tray_open.push(start.elapsed());
+        std::thread::sleep(Duration::from_secs(2));
+        x.close(w);
+        wait_gone(window_pid, Duration::from_secs(15));
+    }
+    tray.click_to_exit("Quit");
+    wait_gone(resident, Duration::from_secs(15));
     Sample {
         launch_to_window,
         open,
         open_detail,
         open_cpu_ms,
         closed,
-        closed_detail,
         closed_cpu_ms,
+        tray_open,
+        web_left,
     }
 }
 
@@ -155,7 +200,7 @@ fn main() {
 
     // A fleet to watch, as a user would have it: GitHub (the fake), one project with a
     // phantom production and a live staging, the default schedule.
-    let (hub, prod, staging, _tray) = tauri::async_runtime::block_on(async {
+    let (hub, prod, staging, tray) = tauri::async_runtime::block_on(async {
         let hub = deploywatch_fakehub::FakeHub::start()
             .await
             .expect("fake GitHub");
@@ -177,48 +222,65 @@ fn main() {
         // A panel's tray host, so the tray icon registers as on a desktop.
         (hub, prod, staging, desktop::TrayHost::start())
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[github]\napi_url = \"{}\"\n\n[notifications]\ndesktop = false\n\n\
-             [[project]]\nname = \"shop\"\nrepo = \"acme/shop\"\nbranch = \"main\"\n\n\
-             [[project.environment]]\nname = \"production\"\nbuild_info_url = \"{}\"\n\n\
-             [[project.environment]]\nname = \"staging\"\nbuild_info_url = \"{}\"\n",
-            hub.api_url(),
-            prod.build_info_url(),
-            staging.build_info_url()
-        ),
-    )
-    .expect("config");
-
+    let sizes: Vec<usize> = std::env::var("DEPLOYWATCH_FOOTPRINT_ENVS")
+        .unwrap_or_else(|_| "11".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
     println!(
-        "| run | launch → window shown | window open: RSS / PSS | idle CPU over {} s | window closed: RSS / PSS | idle CPU over {} s |",
+        "| environments | run | launch → window (cold) | window open, both processes: RSS / PSS | idle CPU over {} s | window closed, resident: RSS / PSS | idle CPU over {} s | tray Open → window, median of 5 (min–max) | WebKit processes 2 s after close |",
         idle.as_secs(),
         idle.as_secs()
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     // One connection for the whole bench: Xvfb resets when its last client leaves, and a
     // connection made during the reset is refused.
     let x = desktop::Display::open();
     let mut details = Vec::new();
-    for run in 1..=runs {
-        let s = run_once(&x, &config, dir.path(), idle);
-        println!(
-            "| {run} | {:.2} s | {} MB / {} MB | {} ms | {} MB / {} MB | {} ms |",
-            s.launch_to_window.as_secs_f64(),
-            mb(s.open.0),
-            mb(s.open.1),
-            s.open_cpu_ms,
-            mb(s.closed.0),
-            mb(s.closed.1),
-            s.closed_cpu_ms
+    for n in sizes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config.toml");
+        // n environments of one project, alternately served by production (phantom) and
+        // staging (live): two simulated servers are enough to answer them all.
+        let mut text = format!(
+            "[github]\napi_url = \"{}\"\n\n[notifications]\ndesktop = false\n\n\
+             [[project]]\nname = \"shop\"\nrepo = \"acme/shop\"\nbranch = \"main\"\n",
+            hub.api_url()
         );
-        details.push(format!(
-            "run {run}: open [{}]; closed [{}] (RSS/PSS MB)",
-            s.open_detail, s.closed_detail
-        ));
+        for i in 0..n {
+            let url = if i % 2 == 0 {
+                prod.build_info_url()
+            } else {
+                staging.build_info_url()
+            };
+            text.push_str(&format!(
+                "\n[[project.environment]]\nname = \"env-{i}\"\nbuild_info_url = \"{url}\"\n"
+            ));
+        }
+        std::fs::write(&config, text).expect("config");
+        for run in 1..=runs {
+            let s = run_once(&x, &tray, &config, dir.path(), idle);
+            let mut t = s.tray_open.clone();
+            t.sort();
+            println!(
+                "| {n} | {run} | {:.2} s | {} MB / {} MB | {} ms | {} MB / {} MB | {} ms | {:.2} s ({:.2}–{:.2}) | {} |",
+                s.launch_to_window.as_secs_f64(),
+                mb(s.open.0),
+                mb(s.open.1),
+                s.open_cpu_ms,
+                mb(s.closed.0),
+                mb(s.closed.1),
+                s.closed_cpu_ms,
+                t[t.len() / 2].as_secs_f64(),
+                t[0].as_secs_f64(),
+                t[t.len() - 1].as_secs_f64(),
+                s.web_left
+            );
+            details.push(format!(
+                "{n} environments, run {run}: open [{}] (RSS/PSS MB)",
+                s.open_detail
+            ));
+        }
     }
     println!();
     for d in details {

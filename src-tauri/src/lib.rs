@@ -1,47 +1,35 @@
-//! Deploywatch's desktop app: the engine's watcher running in the background (same config
-//! file and SQLite database as the CLI), a tray icon showing the worst state, native
-//! notifications, and the Leptos UI in a window that is created on demand and destroyed when
-//! closed.
+//! Deploywatch's window: the Leptos UI in a Tauri window, as a process of its own that exists
+//! only while the window is open. Everything it shows and does goes through the resident
+//! process (`deploywatch-tray`: the watcher, the database, the tray, notifications, the
+//! token) over the local socket of `deploywatch-link`; this process holds no state of its own
+//! beyond the connection, and it exits when its window closes or when the resident process
+//! quits.
 //!
-//! [`builder`] assembles the app on any [`tauri::Builder`], so tests pass
-//! `tauri::test::mock_builder()` and drive the same commands; [`run`] is the real app.
-//! The GitHub token never crosses into the webview: commands only say whether one is set.
+//! [`builder`] assembles the window's commands on any [`tauri::Builder`], so tests pass
+//! `tauri::test::mock_builder()` and a client of an in-process resident; [`run`] is the real
+//! window.
 
 mod commands;
-mod tray;
 mod window;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use deploywatch_ipc::event;
-use tauri::{Emitter, Manager, RunEvent, Runtime};
+use deploywatch_ipc::proto::{Attach, Event, Request};
+use deploywatch_link::{Client, Events};
+use tauri::{Emitter, Manager, Runtime};
 
-pub use deploywatch_resident::{
-    AppError, AppState, Autostart, Changed, PAUSE, Paths, overall, report_markdown, summary,
-};
+/// The window's connection to the resident process (managed state of the app).
+#[derive(Clone)]
+pub struct Remote(pub Arc<Client>);
 
-/// Which shell the app runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shell {
-    /// The real desktop: tray icon, main window at launch, start at login.
-    Desktop {
-        /// Start in the tray without opening the window (the start-at-login launch).
-        hidden: bool,
-    },
-    /// Commands and background watcher only (tests with the mock runtime).
-    Headless,
-}
-
-/// The app on `builder`: the state, every command, and a background task that pushes a new
-/// dashboard to the window (`event::DASHBOARD`) and the tray after every check, pause and
-/// resume. The watcher starts in `setup`, inside Tauri's Tokio runtime.
-pub fn builder<R: Runtime>(
-    builder: tauri::Builder<R>,
-    state: AppState,
-    shell: Shell,
-) -> tauri::Builder<R> {
+/// The window's commands over `remote`.
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>, remote: Remote) -> tauri::Builder<R> {
     builder
-        .manage(state)
+        .manage(remote)
         .invoke_handler(tauri::generate_handler![
             commands::dashboard,
             commands::report,
@@ -61,89 +49,85 @@ pub fn builder<R: Runtime>(
             commands::start_demo,
             commands::take_open_report,
         ])
-        .setup(move |app| {
-            let handle = app.handle().clone();
-            if let Shell::Desktop { hidden } = shell {
-                if let Err(e) = tray::create(&handle) {
-                    // No tray host is not fatal: the window and notifications still work.
-                    tracing::warn!("no tray icon: {e}");
-                }
-                app.state::<AppState>()
-                    .set_autostart(Box::new(AutostartPlugin(handle.clone())));
-                let opener = handle.clone();
-                app.state::<AppState>()
-                    .set_open_report_hook(std::sync::Arc::new(move |project, environment| {
-                        window::open_report(&opener, project, environment);
-                    }));
-                if !hidden {
-                    window::show(&handle);
-                }
-            }
-            start(&handle);
-            Ok(())
-        })
 }
 
-/// Starts the watcher over the config and a task that pushes a new dashboard to the window
-/// (`event::DASHBOARD`) and the tray after every check, pause and resume. Called by the app's
-/// `setup`; tests on the mock runtime (whose event loop never runs `setup`) call it themselves.
-pub fn start<R: Runtime>(handle: &tauri::AppHandle<R>) {
-    let mut changes = handle.state::<AppState>().subscribe();
-    tauri::async_runtime::block_on(handle.state::<AppState>().start());
-    // The config file is shared with the CLI and editors: notice their edits. A read of a
-    // small file every 2 s (compared byte for byte) works the same whether an editor rewrites
-    // the file in place or replaces it, which file-system notifications make delicate.
-    let watcher = handle.clone();
-    tauri::async_runtime::spawn(async move {
-        let mut tick = tokio::time::interval(CONFIG_POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            watcher.state::<AppState>().reload_if_changed().await;
-        }
-    });
+/// Passes the resident process's events to the page (`event::DASHBOARD`,
+/// `event::OPEN_REPORT`) and the window (Show); ends the app when the resident process quits
+/// or goes away.
+pub fn forward_events<R: Runtime>(handle: &tauri::AppHandle<R>, mut events: Events) {
     let handle = handle.clone();
     tauri::async_runtime::spawn(async move {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            match changes.recv().await {
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
-            }
-            // A round of checks sends one change per environment: show them at once.
-            while changes.try_recv().is_ok() {}
-            let state = handle.state::<AppState>();
-            if let Ok(d) = state.dashboard().await {
-                let _ = handle.emit(event::DASHBOARD, &d);
-                tray::update(&handle, &d);
+        while let Some(e) = events.next().await {
+            match e {
+                Event::Dashboard(d) => {
+                    let _ = handle.emit(event::DASHBOARD, &d);
+                }
+                Event::OpenReport(r) => {
+                    window::show(&handle);
+                    let _ = handle.emit_to(window::MAIN, event::OPEN_REPORT, &r);
+                }
+                Event::Show => window::show(&handle),
+                Event::Quit => break,
             }
         }
+        // Quit, or the resident process is gone: a window without a watcher would show
+        // stale data as if it were current.
+        handle.exit(0);
     });
 }
 
-struct AutostartPlugin<R: Runtime>(tauri::AppHandle<R>);
+/// How long a freshly started resident process gets to listen.
+const RESIDENT_START: Duration = Duration::from_secs(10);
 
-impl<R: Runtime> Autostart for AutostartPlugin<R> {
-    fn set(&self, on: bool) -> Result<(), String> {
-        use tauri_plugin_autostart::ManagerExt;
-        let l = self.0.autolaunch();
-        if on { l.enable() } else { l.disable() }.map_err(|e| e.to_string())
+/// The resident process's executable: `$DEPLOYWATCH_RESIDENT_BIN`, else `deploywatch-tray`
+/// beside this one.
+fn resident_program() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DEPLOYWATCH_RESIDENT_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
     }
+    let me = std::env::current_exe().ok()?;
+    let name = if cfg!(windows) {
+        "deploywatch-tray.exe"
+    } else {
+        "deploywatch-tray"
+    };
+    Some(me.parent()?.join(name))
+}
 
-    fn get(&self) -> bool {
-        use tauri_plugin_autostart::ManagerExt;
-        self.0.autolaunch().is_enabled().unwrap_or(false)
+/// Connects to the resident process, starting it first when none runs.
+async fn reach_resident(socket: &Path) -> Result<(Client, Events), String> {
+    if let Ok(link) = deploywatch_link::connect(socket).await {
+        return Ok(link);
+    }
+    let program = resident_program().ok_or("cannot tell where deploywatch-tray is")?;
+    let mut child = std::process::Command::new(&program)
+        .env(deploywatch_link::SOCKET_ENV, socket)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    // It outlives this window: reap it from a thread if it ever ends while we run.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    let start = Instant::now();
+    loop {
+        match deploywatch_link::connect(socket).await {
+            Ok(link) => return Ok(link),
+            Err(e) if start.elapsed() > RESIDENT_START => {
+                return Err(format!(
+                    "{} did not start listening on {} within {} s: {e}",
+                    program.display(),
+                    socket.display(),
+                    RESIDENT_START.as_secs()
+                ));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
     }
 }
 
-/// How often the config file is compared with what the watcher runs.
-const CONFIG_POLL: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Flag passed by the start-at-login entry: start in the tray.
-const HIDDEN: &str = "--hidden";
-
-/// Runs the desktop app until Quit. Closing the window destroys it (and its WebKit process);
-/// the app stays in the tray (`prevent_exit`). A second launch focuses the first instance.
+/// Runs the window until it closes. A second window process finds the first attached and
+/// brings it to the front instead; a window never runs without the resident process.
 pub fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -152,27 +136,30 @@ pub fn run() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let paths = match Paths::from_env() {
-        Ok(p) => p,
+    let socket = deploywatch_link::default_path();
+    let linked = tauri::async_runtime::block_on(async {
+        let (client, events) = reach_resident(&socket).await?;
+        let attach: Attach = client
+            .call_as(Request::AttachWindow)
+            .await
+            .map_err(|e| e.message)?;
+        Ok::<_, String>((client, events, attach))
+    });
+    let (client, events) = match linked {
+        Ok((_, _, Attach::AlreadyOpen)) => return ExitCode::SUCCESS,
+        Ok((client, events, Attach::Attached)) => (client, events),
         Err(e) => {
             eprintln!("deploywatch-app: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     };
-    let hidden = std::env::args().any(|a| a == HIDDEN);
-    let app = builder(
-        tauri::Builder::default(),
-        AppState::new(paths),
-        Shell::Desktop { hidden },
-    )
-    .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-        window::show(app);
-    }))
-    .plugin(tauri_plugin_autostart::init(
-        tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-        Some(vec![HIDDEN]),
-    ))
-    .build(tauri::generate_context!());
+    let app = builder(tauri::Builder::default(), Remote(Arc::new(client)))
+        .setup(move |app| {
+            window::show(app.handle());
+            forward_events(app.handle(), events);
+            Ok(())
+        })
+        .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
         Err(e) => {
@@ -180,17 +167,13 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // Tests driving the window through WebDriver end the app by closing its window.
-    let exit_on_close = std::env::var_os("DEPLOYWATCH_EXIT_ON_CLOSE").is_some();
-    app.run(move |_app, event| {
-        // The last window closing is not Quit: keep watching from the tray. `exit(0)` from the
-        // tray's Quit comes with a code and is let through.
-        if let RunEvent::ExitRequested { api, code, .. } = event
-            && code.is_none()
-            && !exit_on_close
-        {
-            api.prevent_exit();
-        }
-    });
+    // The last window closing ends this process (and its WebKit processes with it); the
+    // resident process keeps watching.
+    app.run(|_app, _event| {});
     ExitCode::SUCCESS
+}
+
+/// The handle's managed [`Remote`] (for code outside the commands).
+pub fn remote<R: Runtime>(handle: &tauri::AppHandle<R>) -> Remote {
+    handle.state::<Remote>().inner().clone()
 }

@@ -1,14 +1,11 @@
-//! The main window: created on demand and destroyed when closed, so that a watcher left in
-//! the tray does not keep a WebKit web process (most of the memory) alive.
+//! The main window: created at start (and again if the page asked to be shown after it was
+//! destroyed, which only happens in tests).
 
-use deploywatch_ipc::{OpenReport, event};
-use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindowBuilder};
-
-use deploywatch_resident::AppState;
+use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
 
 pub const MAIN: &str = "main";
 
-/// Shows the main window, creating it (and its webview) if it was closed.
+/// Shows the main window, creating it (and its webview) if there is none.
 pub fn show<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window(MAIN) {
         let _ = w.unminimize();
@@ -26,18 +23,4 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) {
         }
         Err(e) => tracing::error!("cannot open the window: {e}"),
     }
-}
-
-/// Shows the window and asks it to open one environment's report. The request waits in the
-/// state and is also sent as an event: a page that is still loading (a window just created)
-/// takes it when it starts; a running page gets the event and takes it too, so it is not
-/// left for the next window.
-pub fn open_report<R: Runtime>(app: &AppHandle<R>, project: String, environment: String) {
-    let payload = OpenReport {
-        project,
-        environment,
-    };
-    app.state::<AppState>().set_pending_report(payload.clone());
-    show(app);
-    let _ = app.emit_to(MAIN, event::OPEN_REPORT, &payload);
 }

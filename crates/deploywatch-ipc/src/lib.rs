@@ -32,6 +32,8 @@ pub mod command {
     pub const TAKE_OPEN_REPORT: &str = "take_open_report";
     /// Resident process only: the window process introduces itself ([`crate::proto::Attach`]).
     pub const ATTACH_WINDOW: &str = "attach_window";
+    /// Resident process only: bring the window to the front, opening one if needed.
+    pub const SHOW: &str = "show";
     /// Resident process only: end it (the tray's Quit).
     pub const QUIT: &str = "quit";
 }

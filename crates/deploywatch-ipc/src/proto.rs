@@ -67,6 +67,8 @@ pub enum Request {
     /// The window process introduces itself. Reply: [`Attach`]. From then on the connection
     /// also carries [`Event`]s.
     AttachWindow,
+    /// Brings the window to the front, opening one if there is none (a second launch).
+    Show,
     /// Ends the resident process (and with it the window): the tray's Quit.
     Quit,
 }
@@ -94,6 +96,7 @@ impl Request {
             Request::StartDemo => c::START_DEMO,
             Request::TakeOpenReport => c::TAKE_OPEN_REPORT,
             Request::AttachWindow => c::ATTACH_WINDOW,
+            Request::Show => c::SHOW,
             Request::Quit => c::QUIT,
         }
     }
@@ -213,6 +216,7 @@ mod tests {
             Request::StartDemo,
             Request::TakeOpenReport,
             Request::AttachWindow,
+            Request::Show,
             Request::Quit,
         ]
     }

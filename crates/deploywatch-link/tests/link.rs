@@ -182,6 +182,7 @@ async fn a_client_learns_that_the_resident_process_is_gone() {
 }
 
 /// A line that is not a request gets an error for its id, and the connection goes on.
+#[cfg(unix)]
 #[tokio::test]
 async fn a_request_this_version_does_not_know_is_answered_with_an_error() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};

@@ -122,14 +122,13 @@ fn an_unknown_environment_is_a_not_found_error_the_ui_can_branch_on() {
 
 #[test]
 fn a_report_asked_for_before_the_page_listens_is_taken_once() {
-    use tauri::Manager;
     let t = TestApp::start(None);
     assert_eq!(
         t.invoke("take_open_report", json!({})).expect("take"),
         Value::Null
     );
-    t.app
-        .state::<deploywatch_app::AppState>()
+    t.resident
+        .state
         .set_pending_report(deploywatch_ipc::OpenReport {
             project: "shop".into(),
             environment: "production".into(),
@@ -343,7 +342,7 @@ fn tray_summary_counts_verdicts() {
     };
     let rows = vec![row("live"), row("phantom"), row("live"), row("live")];
     let d = deploywatch_ipc::Dashboard {
-        overall: deploywatch_app::overall(&rows, false),
+        overall: deploywatch_resident::overall(&rows, false),
         paused_until: None,
         empty: false,
         demo: false,
@@ -353,7 +352,7 @@ fn tray_summary_counts_verdicts() {
     };
     assert_eq!(d.overall, deploywatch_ipc::Overall::Alert);
     assert_eq!(
-        deploywatch_app::summary(&d),
+        deploywatch_resident::summary(&d),
         "Deploywatch: 3 live, 1 phantom"
     );
     // Paused: until the local clock time, as people read it on the panel.
@@ -368,13 +367,13 @@ fn tray_summary_counts_verdicts() {
         ..d.clone()
     };
     assert_eq!(
-        deploywatch_app::summary(&paused),
+        deploywatch_resident::summary(&paused),
         format!("Deploywatch: 3 live, 1 phantom (paused until {local})")
     );
     let check = |verdicts: &[&str], paused: bool, expected: deploywatch_ipc::Overall| {
         let rows: Vec<_> = verdicts.iter().map(|v| row(v)).collect();
         assert_eq!(
-            deploywatch_app::overall(&rows, paused),
+            deploywatch_resident::overall(&rows, paused),
             expected,
             "{verdicts:?}"
         );

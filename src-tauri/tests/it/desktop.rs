@@ -125,15 +125,12 @@ impl TrayHost {
             .unwrap_or_else(|e| panic!("tray item property {name}: {e}"))
     }
 
-    /// The PNG file the item shows as its icon (AppIndicator publishes a path in `IconName`,
-    /// or a name inside `IconThemePath`).
-    pub fn icon_file(&self) -> std::path::PathBuf {
-        let name = String::try_from(self.item_property("IconName")).expect("IconName is a string");
-        if name.starts_with('/') {
-            return name.into();
-        }
-        let dir = String::try_from(self.item_property("IconThemePath")).unwrap_or_default();
-        Path::new(&dir).join(format!("{name}.png"))
+    /// The item's icon as `IconPixmap` carries it: the largest (width, height, ARGB32 bytes
+    /// in network order), or `None` while it has none.
+    pub fn icon_pixmap(&self) -> Option<(i32, i32, Vec<u8>)> {
+        let value = self.item_property("IconPixmap");
+        let pixmaps = <Vec<(i32, i32, Vec<u8>)>>::try_from(value).ok()?;
+        pixmaps.into_iter().max_by_key(|(w, h, _)| w * h)
     }
 
     fn menu_path(&self) -> OwnedObjectPath {
@@ -363,6 +360,12 @@ pub fn app_binary() -> std::path::PathBuf {
         })
 }
 
+/// The resident process's executable: `deploywatch-tray` beside the app under test (the window
+/// starts it from there).
+pub fn resident_binary() -> std::path::PathBuf {
+    app_binary().with_file_name("deploywatch-tray")
+}
+
 /// A process's parent and command name, from `/proc/<pid>/stat`.
 fn stat(pid: u32) -> Option<(u32, String)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -416,12 +419,39 @@ pub fn web_processes(pid: u32) -> usize {
         .count()
 }
 
-/// The running process whose executable is `binary`, if any.
-pub fn pid_of(binary: &Path) -> Option<u32> {
-    let binary = binary.canonicalize().ok()?;
+/// How many WebKit web and network processes run on this machine, whoever their parent
+/// (WebDriver's `WebKitWebDriver` is not one of them).
+pub fn webkit_processes() -> usize {
     all_pids()
         .into_iter()
-        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == binary))
+        .filter_map(stat)
+        .filter(|(_, comm)| comm.starts_with("WebKitWebProc") || comm.starts_with("WebKitNetwork"))
+        .count()
+}
+
+/// The running process whose executable is `binary`, if any.
+pub fn pid_of(binary: &Path) -> Option<u32> {
+    pids_of(binary).into_iter().next()
+}
+
+/// Every running process whose executable is `binary`.
+pub fn pids_of(binary: &Path) -> Vec<u32> {
+    let Ok(binary) = binary.canonicalize() else {
+        return Vec::new();
+    };
+    all_pids()
+        .into_iter()
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == binary))
+        .filter(|p| alive(*p))
+        .collect()
+}
+
+/// Whether process `pid` has a library whose file name contains `name` mapped.
+pub fn maps_library(pid: u32, name: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.rsplit('/').next().is_some_and(|f| f.contains(name)))
+    })
 }
 
 /// Whether process `pid` still runs (and is not a zombie).

@@ -164,7 +164,7 @@ async fn run(s: Scenario) {
             .args(["--port", "4444", "--native-port", "4445"])
             .env("DEPLOYWATCH_CONFIG", &config)
             .env("DEPLOYWATCH_DB", dir.path().join("deploywatch.db"))
-            .env("DEPLOYWATCH_EXIT_ON_CLOSE", "1")
+            .env("DEPLOYWATCH_SOCKET", dir.path().join("run/resident.sock"))
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("XDG_CONFIG_HOME", dir.path().join("xdg-config"))
             .env_remove("GITHUB_TOKEN")
@@ -428,24 +428,43 @@ async fn run(s: Scenario) {
 
 #[test]
 fn closing_the_window_leaves_the_watcher_in_the_tray_which_brings_it_back() {
-    if !enabled("window close, tray menu, single instance and start at login (Xvfb, D-Bus)") {
+    if !enabled(
+        "two processes: window close, tray menu, one of each and start at login (Xvfb, D-Bus)",
+    ) {
         return;
     }
     let s = Scenario::start();
     tauri::async_runtime::block_on(lifecycle(s));
 }
 
-/// The app as a desktop sees it: a tray host on the session bus, the window closed the way a
-/// window manager closes it, the tray menu clicked over dbusmenu, a second launch.
+/// Waits until `done` holds, or fails with `what` after `within`.
+async fn until(within: Duration, what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app as a desktop sees it: the window process launched (by WebDriver, as the desktop
+/// menu launches it) starts the resident process, which owns the tray on the session bus; the
+/// window closed the way a window manager closes it ends the window process only; the tray
+/// menu clicked over dbusmenu; a second launch; Quit.
 async fn lifecycle(s: Scenario) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config.toml");
     std::fs::write(&config, s.config("")).expect("config");
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("home");
+    let log_path = std::env::temp_dir().join("deploywatch-gui-lifecycle.log");
     let env: Vec<(&str, std::ffi::OsString)> = vec![
         ("DEPLOYWATCH_CONFIG", config.clone().into()),
         ("DEPLOYWATCH_DB", dir.path().join("deploywatch.db").into()),
+        (
+            "DEPLOYWATCH_SOCKET",
+            dir.path().join("run/resident.sock").into(),
+        ),
+        ("DEPLOYWATCH_LOG", "info".into()),
         ("XDG_DATA_HOME", dir.path().join("data").into()),
         ("XDG_CONFIG_HOME", dir.path().join("xdg-config").into()),
         // The start-at-login entry goes to $HOME/.config/autostart.
@@ -459,12 +478,8 @@ async fn lifecycle(s: Scenario) {
         .args(["--port", "4444", "--native-port", "4445"])
         .envs(env.iter().cloned())
         .env_remove("GITHUB_TOKEN")
-        .env_remove("DEPLOYWATCH_EXIT_ON_CLOSE")
         .stdout(Stdio::null())
-        .stderr(
-            std::fs::File::create(std::env::temp_dir().join("deploywatch-gui-lifecycle.log"))
-                .expect("app log"),
-        );
+        .stderr(std::fs::File::create(&log_path).expect("app log"));
     let _driver = Proc::spawn(
         &mut driver,
         "tauri-driver on PATH (scripts/app.sh installs it)",
@@ -478,14 +493,24 @@ async fn lifecycle(s: Scenario) {
     .await;
 
     let app = desktop::app_binary();
-    let pid = desktop::pid_of(&app).expect("the app process");
+    let resident = desktop::resident_binary();
+    let window_pid = desktop::pid_of(&app).expect("the window process");
+    let resident_pid = desktop::pid_of(&resident).expect("the resident process the window started");
     let x = desktop::Display::open();
-    let window = x.wait_windows(pid, 1, Duration::from_secs(10))[0];
+    let window = x.wait_windows(window_pid, 1, Duration::from_secs(10))[0];
     assert!(
-        desktop::web_processes(pid) >= 1,
+        desktop::web_processes(window_pid) >= 1,
         "an open window has a WebKit web process: {:?}",
-        desktop::tree(pid)
+        desktop::tree(window_pid)
     );
+    // The resident process has neither GTK nor WebKit loaded; the window process has both.
+    for lib in ["libgtk-3", "libwebkit2gtk", "libjavascriptcoregtk"] {
+        assert!(
+            !desktop::maps_library(resident_pid, lib),
+            "the resident process loaded {lib}"
+        );
+    }
+    assert!(desktop::maps_library(window_pid, "libwebkit2gtk"));
 
     // The tray menu: the fixed entries and the alerting environment.
     for label in ["Open Deploywatch", "Check now", "Pause for 1 h", "Quit"] {
@@ -499,8 +524,8 @@ async fn lifecycle(s: Scenario) {
     );
     wait_icon(&tray, "alert").await;
 
-    // Start at login: the toggle writes the XDG autostart entry (starting in the tray), and
-    // clears it again.
+    // Start at login: the toggle writes the XDG autostart entry, which starts the resident
+    // process (in the tray), and clears it again.
     let entry = home.join(".config/autostart/Deploywatch.desktop");
     for on in [true, false] {
         click(&c, "[data-testid=nav-settings]").await;
@@ -520,44 +545,48 @@ async fn lifecycle(s: Scenario) {
                 exec.ends_with(" --hidden"),
                 "start at login starts in the tray: {exec}"
             );
-            let exe = exec.trim_end_matches(" --hidden");
+            let exe = exec.trim_end_matches(" --hidden").trim_matches('"');
             assert_eq!(
                 Path::new(exe).canonicalize().ok(),
-                app.canonicalize().ok(),
-                "the entry starts this app"
+                resident.canonicalize().ok(),
+                "the entry starts the resident process"
             );
         } else {
             assert!(!entry.exists(), "the entry is removed when turned off");
         }
     }
 
-    // Closing the window (what clicking × does) destroys the webview and its web process;
-    // the app keeps watching from the tray.
-    let open = desktop::memory_kb(pid);
+    // Closing the window (what clicking × does) ends the window process and its WebKit
+    // processes; the resident process keeps watching from the tray.
+    let window_mem = desktop::memory_kb(window_pid);
+    let resident_open = desktop::memory_kb(resident_pid);
     x.close(window);
-    x.wait_windows(pid, 0, Duration::from_secs(10));
-    let start = Instant::now();
-    while desktop::web_processes(pid) > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the web process outlived the closed window: {:?}",
-            desktop::tree(pid)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(desktop::alive(pid), "closing the window quit the app");
-    let closed = desktop::memory_kb(pid);
-    eprintln!(
-        "process tree: window open {} MB RSS / {} MB PSS; closed {} MB RSS / {} MB PSS",
-        open.0 / 1024,
-        open.1 / 1024,
-        closed.0 / 1024,
-        closed.1 / 1024
+    until(
+        Duration::from_secs(15),
+        "the window process outlived its closed window",
+        || !desktop::alive(window_pid),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        desktop::webkit_processes(),
+        0,
+        "a WebKit process outlived the closed window by 2 s"
     );
     assert!(
-        closed.1 < open.1,
-        "closing the window freed no memory: {open:?} -> {closed:?} kB"
+        desktop::alive(resident_pid),
+        "closing the window ended the resident process"
+    );
+    let resident_closed = desktop::memory_kb(resident_pid);
+    eprintln!(
+        "window process tree {} MB RSS / {} MB PSS; resident process {} MB RSS / {} MB PSS \
+         with the window open, {} MB RSS / {} MB PSS after it closed",
+        window_mem.0 / 1024,
+        window_mem.1 / 1024,
+        resident_open.0 / 1024,
+        resident_open.1 / 1024,
+        resident_closed.0 / 1024,
+        resident_closed.1 / 1024
     );
 
     // Pause and resume from the tray: the menu follows the state.
@@ -572,23 +601,35 @@ async fn lifecycle(s: Scenario) {
     tray.wait_entry("Pause for 1 h", Duration::from_secs(10));
     wait_icon(&tray, "alert").await;
 
-    // An alerting environment in the tray opens a new window on its report.
+    // An alerting environment in the tray starts a window process on its report.
     tray.click("shop / production: phantom");
-    x.wait_windows(pid, 1, Duration::from_secs(15));
-    assert!(
-        desktop::web_processes(pid) >= 1,
-        "the reopened window has a web process"
-    );
-    let report = report_in_new_window(&c).await;
-    assert!(
-        report.contains("shop / production"),
-        "the reopened window shows production's report:\n{report}"
-    );
+    let start = Instant::now();
+    let reopened = loop {
+        if let Some(p) = desktop::pid_of(&app) {
+            break p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the tray's alerting entry opened no window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    x.wait_windows(reopened, 1, Duration::from_secs(15));
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("the page takes the report of shop / production") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the new window did not open production's report (log: {})",
+            log_path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
-    // A second launch focuses the first instance: it exits, and the first shows its window.
-    let window = x.wait_windows(pid, 1, Duration::from_secs(5))[0];
-    x.close(window);
-    x.wait_windows(pid, 0, Duration::from_secs(10));
+    // One window at a time: a second launch brings the open one to the front and exits.
     let mut second = Command::new(&app);
     second
         .envs(env.iter().cloned())
@@ -607,65 +648,57 @@ async fn lifecycle(s: Scenario) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "second launch: {status}");
-    x.wait_windows(pid, 1, Duration::from_secs(15));
-    assert!(desktop::alive(pid));
+    assert_eq!(desktop::pids_of(&app), vec![reopened], "one window process");
+    // And one resident process: a second one refuses to start.
+    let status = Command::new(&resident)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("second resident");
+    assert!(status.success(), "a second resident process: {status}");
+    assert_eq!(
+        desktop::pids_of(&resident),
+        vec![resident_pid],
+        "one resident process"
+    );
 
-    // Quit from the tray ends the app.
+    // Quit from the tray ends both processes.
     tray.click_to_exit("Quit");
-    let start = Instant::now();
-    while desktop::alive(pid) {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "Quit did not end the app"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until(
+        Duration::from_secs(15),
+        "Quit did not end both processes",
+        || !desktop::alive(resident_pid) && !desktop::alive(reopened),
+    )
+    .await;
 }
 
-/// Waits until the tray shows `icons/tray-<state>.png` (pixels compared: the app hands the
-/// decoded image to AppIndicator, which gets it re-encoded in a file).
+/// Waits until the tray shows `icons/tray-<state>.png` (pixels compared: the resident process
+/// hands the panel the decoded image as an ARGB32 pixmap).
 async fn wait_icon(tray: &desktop::TrayHost, state: &str) {
     let want = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../icons/tray-{state}.png")),
     )
     .expect("icon file");
     let want = tauri::image::Image::from_bytes(&want).expect("png");
+    let argb: Vec<u8> = want
+        .rgba()
+        .chunks_exact(4)
+        .flat_map(|p| [p[3], p[0], p[1], p[2]])
+        .collect();
     let start = Instant::now();
     loop {
-        let file = tray.icon_file();
-        let shown = std::fs::read(&file)
-            .ok()
-            .and_then(|b| tauri::image::Image::from_bytes(&b).ok());
-        if shown.as_ref().is_some_and(|i| {
-            i.rgba() == want.rgba() && i.width() == want.width() && i.height() == want.height()
+        if tray.icon_pixmap().is_some_and(|(w, h, data)| {
+            u32::try_from(w).ok() == Some(want.width())
+                && u32::try_from(h).ok() == Some(want.height())
+                && data == argb
         }) {
             return;
         }
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "the tray does not show the {state} icon ({})",
-            file.display()
+            "the tray does not show the {state} icon"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The report shown in a window the app created after the session's first window closed:
-/// WebDriver sees it as a new browsing context.
-async fn report_in_new_window(c: &Client) -> String {
-    let start = Instant::now();
-    loop {
-        if let Ok(handles) = c.windows().await
-            && let Some(h) = handles.last()
-            && c.switch_to_window(h.clone()).await.is_ok()
-            && let Ok(e) = c.find(Locator::Css("[data-testid=report]")).await
-        {
-            return e.text().await.unwrap_or_default();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "WebDriver never saw the new window's report"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

@@ -1,11 +1,14 @@
 //! A scratch config and database, the fakes a scenario needs, and the app on the mock runtime.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deploywatch_app::{AppState, Paths, Shell};
+use deploywatch_app::Remote;
 use deploywatch_fakehub::FakeHub;
 use deploywatch_fleet::SimEnv;
+use deploywatch_ipc::proto::Request;
+use deploywatch_resident::{AppState, Paths, Resident, Windows};
 use serde_json::Value;
 use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
@@ -74,11 +77,15 @@ build_info_url = "{url}"
     }
 }
 
-/// The app on the mock runtime over a temporary directory, with one webview to call it from.
+/// The window on the mock runtime, connected over a real socket to a resident process running
+/// in this test process (its state, watcher and server; no tray), over a temporary directory,
+/// with one webview to call it from.
 pub struct TestApp {
     /// Kept so the directory lives as long as the app.
     _dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The resident side the window talks to.
+    pub resident: Arc<Resident>,
     pub app: App<MockRuntime>,
     pub webview: WebviewWindow<MockRuntime>,
 }
@@ -96,17 +103,33 @@ impl TestApp {
             std::fs::write(&paths.config, text).expect("write config");
         }
         let config = paths.config.clone();
-        let app = deploywatch_app::builder(mock_builder(), AppState::new(paths), Shell::Headless)
+        let socket = dir.path().join("resident.sock");
+        let resident = Resident::new(Arc::new(AppState::new(paths)), Windows::new(None));
+        let (client, events) = tauri::async_runtime::block_on(async {
+            let listener = deploywatch_link::bind(&socket).expect("bind the resident's socket");
+            deploywatch_resident::serve::start(&resident, |_| async {}).await;
+            tauri::async_runtime::spawn(deploywatch_link::serve(listener, resident.clone()));
+            let (client, events) = deploywatch_link::connect(&socket)
+                .await
+                .expect("connect to the resident process");
+            // Attached as the window: it gets the events the real window gets.
+            client
+                .call(Request::AttachWindow)
+                .await
+                .expect("attach the window");
+            (client, events)
+        });
+        let app = deploywatch_app::builder(mock_builder(), Remote(Arc::new(client)))
             .build(mock_context(noop_assets()))
             .expect("app builds");
-        // The mock runtime has no event loop to run `setup`: start the watcher as it would.
-        deploywatch_app::start(app.handle());
+        deploywatch_app::forward_events(app.handle(), events);
         let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .expect("webview");
         TestApp {
             _dir: dir,
             config,
+            resident,
             app,
             webview,
         }

@@ -1,0 +1,275 @@
+//! The resident process answering the window over `deploywatch-link`: every request of the
+//! protocol mapped onto [`AppState`], and the one window the process keeps track of (to send
+//! it events, to bring it to the front instead of opening a second one, and to start one when
+//! there is none).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deploywatch_ipc::proto::{Attach, Event, Outcome, Request};
+use deploywatch_ipc::{IpcError, OpenReport};
+use deploywatch_link::{Handler, Peer};
+use serde::Serialize;
+
+use crate::{AppError, AppState};
+
+/// How long a started window process has to attach before Open starts another one.
+const WINDOW_START_GRACE: Duration = Duration::from_secs(10);
+
+/// What the resident process answers with.
+pub struct Resident {
+    pub state: Arc<AppState>,
+    windows: Windows,
+    /// Asked for by a `Quit` request (the window's or a test's): the process ends.
+    quit: tokio::sync::Notify,
+}
+
+/// The window process, as the resident process knows it.
+pub struct Windows {
+    /// The attached window, if one is.
+    attached: Mutex<Option<Peer>>,
+    /// When a window process was last started and has not attached yet.
+    starting: Mutex<Option<Instant>>,
+    /// How to start one: the program and the socket it should connect to. `None`: this
+    /// process cannot open windows (tests of the protocol alone).
+    launcher: Option<(PathBuf, PathBuf)>,
+}
+
+impl Windows {
+    /// `launcher`: the window's executable and the socket it is to connect to.
+    pub fn new(launcher: Option<(PathBuf, PathBuf)>) -> Windows {
+        Windows {
+            attached: Mutex::new(None),
+            starting: Mutex::new(None),
+            launcher,
+        }
+    }
+
+    /// Sends `event` to the window; `false` when there is none.
+    pub fn send(&self, event: Event) -> bool {
+        let attached = self.attached.lock().unwrap_or_else(|p| p.into_inner());
+        attached.as_ref().is_some_and(|w| w.send(event))
+    }
+
+    /// Whether a window is attached.
+    pub fn open(&self) -> bool {
+        self.attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Brings the window to the front, or starts one (once per [`WINDOW_START_GRACE`]).
+    pub fn show(&self) {
+        if self.send(Event::Show) {
+            return;
+        }
+        let Some((program, socket)) = &self.launcher else {
+            tracing::info!("no window can be opened by this process");
+            return;
+        };
+        let mut starting = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+        if starting.is_some_and(|at| at.elapsed() < WINDOW_START_GRACE) {
+            return;
+        }
+        match std::process::Command::new(program)
+            .env(deploywatch_link::SOCKET_ENV, socket)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(mut child) => {
+                *starting = Some(Instant::now());
+                // Reap it when it exits, so no zombie is left while the tray lives on.
+                std::thread::spawn(move || {
+                    let _ = child.wait();
+                });
+            }
+            Err(e) => tracing::error!("cannot start the window ({}): {e}", program.display()),
+        }
+    }
+
+    fn attach(&self, peer: &Peer) -> Attach {
+        let mut attached = self.attached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = attached.as_ref()
+            && w.id() != peer.id()
+            && w.send(Event::Show)
+        {
+            return Attach::AlreadyOpen;
+        }
+        *attached = Some(peer.clone());
+        *self.starting.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Attach::Attached
+    }
+
+    fn gone(&self, peer: &Peer) {
+        let mut attached = self.attached.lock().unwrap_or_else(|p| p.into_inner());
+        if attached.as_ref().is_some_and(|w| w.id() == peer.id()) {
+            *attached = None;
+        }
+    }
+}
+
+impl Resident {
+    pub fn new(state: Arc<AppState>, windows: Windows) -> Arc<Resident> {
+        Arc::new(Resident {
+            state,
+            windows,
+            quit: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn windows(&self) -> &Windows {
+        &self.windows
+    }
+
+    /// Shows one environment's report: in the window if one is open, else in a new window
+    /// that takes it when its page has loaded.
+    pub fn open_report(&self, project: String, environment: String) {
+        let report = OpenReport {
+            project,
+            environment,
+        };
+        self.state.set_pending_report(report.clone());
+        if self.windows.send(Event::OpenReport(report)) {
+            self.windows.send(Event::Show);
+        } else {
+            self.windows.show();
+        }
+    }
+
+    /// Resolves when a `Quit` request arrived.
+    pub async fn quit_requested(&self) {
+        self.quit.notified().await;
+    }
+
+    async fn answer(&self, peer: &Peer, request: Request) -> Result<serde_json::Value, AppError> {
+        let s = &self.state;
+        match request {
+            Request::Dashboard => json(s.dashboard().await?),
+            Request::Report {
+                project,
+                environment,
+            } => json(s.report(&project, &environment).await?),
+            Request::ReportMarkdown {
+                project,
+                environment,
+            } => json(s.report_markdown(&project, &environment).await?),
+            Request::CheckNow => {
+                s.check_now().await;
+                json(())
+            }
+            Request::Pause => {
+                s.pause().await;
+                json(())
+            }
+            Request::Resume => {
+                s.resume().await;
+                json(())
+            }
+            Request::History { query } => json(s.history(&query).await?),
+            Request::DeployLags {
+                project,
+                environment,
+            } => json(s.deploy_lags(&project, environment.as_deref()).await?),
+            Request::Settings => json(s.settings().await?),
+            Request::SaveSettings { settings } => json(s.save_settings(&settings).await?),
+            Request::TestEnvironment { environment } => {
+                json(s.test_environment(&environment).await)
+            }
+            Request::SignInStart => json(s.sign_in_start().await?),
+            Request::SignInWait => json(s.sign_in_wait().await?),
+            Request::SignInToken { token } => json(s.sign_in_token(&token).await?),
+            Request::SignOut => json(s.sign_out().await?),
+            Request::StartDemo => json(s.start_demo().await?),
+            Request::TakeOpenReport => json(s.take_pending_report()),
+            Request::AttachWindow => json(self.windows.attach(peer)),
+            Request::Show => {
+                self.windows.show();
+                json(())
+            }
+            Request::Quit => {
+                self.quit.notify_one();
+                json(())
+            }
+        }
+    }
+}
+
+/// How often the config file is compared with what the watcher runs. The file is shared with
+/// the CLI and editors: a read of a small file every 2 s (compared byte for byte) works the
+/// same whether an editor rewrites the file in place or replaces it, which file-system
+/// notifications make delicate.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// Starts the watcher, the config file's watch, and the task that shows every new dashboard
+/// (after each check, pause and resume) to the window and through `show` (the tray).
+pub async fn start<F, Fut>(resident: &Arc<Resident>, show: F)
+where
+    F: Fn(deploywatch_ipc::Dashboard) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let state = resident.state.clone();
+    let mut changes = state.subscribe();
+    state.start().await;
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CONFIG_POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                state.reload_if_changed().await;
+            }
+        });
+    }
+    let resident = resident.clone();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let push = |d: deploywatch_ipc::Dashboard| {
+            resident.windows.send(Event::Dashboard(d.clone()));
+            show(d)
+        };
+        if let Ok(d) = resident.state.dashboard().await {
+            push(d).await;
+        }
+        loop {
+            match changes.recv().await {
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+            // A round of checks sends one change per environment: show them at once.
+            while changes.try_recv().is_ok() {}
+            match resident.state.dashboard().await {
+                Ok(d) => push(d).await,
+                Err(e) => tracing::warn!("cannot build the dashboard: {e}"),
+            }
+        }
+    });
+}
+
+fn json<T: Serialize>(v: T) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(v).map_err(|e| AppError::Io(format!("a reply could not be encoded: {e}")))
+}
+
+impl Handler for Resident {
+    fn handle(
+        &self,
+        peer: &Peer,
+        request: Request,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send + '_>> {
+        let peer = peer.clone();
+        Box::pin(async move {
+            match self.answer(&peer, request).await {
+                Ok(v) => Outcome::Ok(v),
+                Err(e) => Outcome::Error(IpcError::from(e)),
+            }
+        })
+    }
+
+    fn gone(&self, peer: &Peer) {
+        self.windows.gone(peer);
+    }
+}
