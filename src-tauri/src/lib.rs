@@ -12,7 +12,7 @@
 mod commands;
 mod window;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,27 +79,14 @@ pub fn forward_events<R: Runtime>(handle: &tauri::AppHandle<R>, mut events: Even
 /// How long a freshly started resident process gets to listen.
 const RESIDENT_START: Duration = Duration::from_secs(10);
 
-/// The resident process's executable: `$DEPLOYWATCH_RESIDENT_BIN`, else `deploywatch-tray`
-/// beside this one.
-fn resident_program() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DEPLOYWATCH_RESIDENT_BIN").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let me = std::env::current_exe().ok()?;
-    let name = if cfg!(windows) {
-        "deploywatch-tray.exe"
-    } else {
-        "deploywatch-tray"
-    };
-    Some(me.parent()?.join(name))
-}
-
 /// Connects to the resident process, starting it first when none runs.
 async fn reach_resident(socket: &Path) -> Result<(Client, Events), String> {
     if let Ok(link) = deploywatch_link::connect(socket).await {
         return Ok(link);
     }
-    let program = resident_program().ok_or("cannot tell where deploywatch-tray is")?;
+    let program = deploywatch_link::Program::Resident
+        .path()
+        .ok_or("cannot tell where deploywatch-tray is")?;
     let mut child = std::process::Command::new(&program)
         .env(deploywatch_link::SOCKET_ENV, socket)
         .stdin(std::process::Stdio::null())

@@ -10,21 +10,62 @@ use crate::bridge;
 use crate::format::{absolute, ci_label, commit_url, relative, short_sha};
 use crate::verdict::{overall_view, verdict_class, verdict_label};
 
+/// What the dashboard page shows as a whole; it changes rarely, so a new dashboard pushed by
+/// the backend (after every few checks) does not rebuild the page, only what changed in it.
+#[derive(Clone, PartialEq)]
+enum Phase {
+    Loading,
+    Failed(IpcError),
+    Welcome,
+    Fleet,
+}
+
 #[component]
 pub fn DashboardView() -> impl IntoView {
     let state = use_app();
+    let phase = Memo::new(move |_| {
+        state.dashboard.with(|d| match d {
+            None => Phase::Loading,
+            Some(Err(e)) => Phase::Failed(e.clone()),
+            Some(Ok(d)) if d.empty => Phase::Welcome,
+            Some(Ok(_)) => Phase::Fleet,
+        })
+    });
     view! {
         <section data-testid="dashboard" aria-labelledby="dash-title">
-            {move || match state.dashboard.get() {
-                None => view! { <Loading/> }.into_any(),
-                Some(Err(e)) => view! {
+            {move || match phase.get() {
+                Phase::Loading => view! { <Loading/> }.into_any(),
+                Phase::Failed(e) => view! {
                     <h2 id="dash-title">"Dashboard"</h2>
                     <ErrorNotice error=e/>
                 }.into_any(),
-                Some(Ok(d)) if d.empty => view! { <Welcome/> }.into_any(),
-                Some(Ok(d)) => view! { <Fleet dashboard=d/> }.into_any(),
+                Phase::Welcome => view! { <Welcome/> }.into_any(),
+                Phase::Fleet => view! { <Fleet/> }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The parts of the dashboard above the table, compared as a whole: the toolbar and notices
+/// are rebuilt only when one of them changes.
+#[derive(Clone, PartialEq)]
+struct Head {
+    overall: deploywatch_ipc::Overall,
+    paused_until: Option<String>,
+    demo: bool,
+    config_error: Option<String>,
+    conditions: Vec<deploywatch_ipc::WatcherCondition>,
+}
+
+impl Head {
+    fn of(d: &Dashboard) -> Head {
+        Head {
+            overall: d.overall,
+            paused_until: d.paused_until.clone(),
+            demo: d.demo,
+            config_error: d.config_error.clone(),
+            conditions: d.conditions.clone(),
+        }
     }
 }
 
@@ -46,51 +87,71 @@ fn act(
 }
 
 #[component]
-fn Fleet(dashboard: Dashboard) -> impl IntoView {
+fn Fleet() -> impl IntoView {
     let state = use_app();
     let error = RwSignal::new(None::<IpcError>);
-    let paused = dashboard.paused_until.clone();
-    let (class, sentence) = overall_view(dashboard.overall, paused.is_some());
-    let pause_button = match paused.clone() {
-        Some(_) => view! {
-            <button type="button" data-testid="resume"
-                on:click=move |_| act(state, error, bridge::resume())>"Resume"</button>
-        }
-        .into_any(),
-        None => view! {
-            <button type="button" data-testid="pause"
-                on:click=move |_| act(state, error, bridge::pause())>"Pause 1 h"</button>
-        }
-        .into_any(),
+    let head = Memo::new(move |_| {
+        state.dashboard.with(|d| match d {
+            Some(Ok(d)) => Some(Head::of(d)),
+            _ => None,
+        })
+    });
+    // Each row is keyed by its whole content: a row whose environment did not change keeps
+    // its elements; one that changed is rebuilt alone.
+    let rows = Memo::new(move |_| {
+        state.dashboard.with(|d| match d {
+            Some(Ok(d)) => d.environments.clone(),
+            _ => Vec::new(),
+        })
+    });
+    let toolbar = move || {
+        let head = head.get()?;
+        let paused = head.paused_until.clone();
+        let (class, sentence) = overall_view(head.overall, paused.is_some());
+        let pause_button = match paused.clone() {
+            Some(_) => view! {
+                <button type="button" data-testid="resume"
+                    on:click=move |_| act(state, error, bridge::resume())>"Resume"</button>
+            }
+            .into_any(),
+            None => view! {
+                <button type="button" data-testid="pause"
+                    on:click=move |_| act(state, error, bridge::pause())>"Pause 1 h"</button>
+            }
+            .into_any(),
+        };
+        Some(view! {
+            <div class="toolbar">
+                <h2 id="dash-title">"Dashboard"</h2>
+                <span class=format!("badge big {class}") data-testid="overall">{sentence}</span>
+                {head.demo.then(|| view! { <span class="chip">"Demo fleet"</span> })}
+                {paused.map(|until| {
+                    let until = until.clone();
+                    view! { <span class="muted">{move || format!("until {}", relative(&until, state.now.get()))}</span> }
+                })}
+                <span class="spacer"></span>
+                <button type="button" class="primary" data-testid="check-now"
+                    on:click=move |_| act(state, error, bridge::check_now())>"Check now"</button>
+                {pause_button}
+            </div>
+            {head.config_error.map(|message| view! {
+                <div class="notice notice-error" role="alert" data-testid="config-edit-error">
+                    <strong>"The config file has an error; still watching the previous configuration. "</strong>
+                    <span>{message}</span>
+                </div>
+            })}
+            {head.conditions.into_iter().map(|c| {
+                let class = if c.kind == "offline" { "notice notice-idle" } else { "notice notice-info" };
+                view! {
+                    <div class=class role="status" data-testid="watcher-condition" data-kind=c.kind
+                        title=absolute(&c.since)>{c.message}</div>
+                }
+            }).collect_view()}
+        })
     };
     view! {
-        <div class="toolbar">
-            <h2 id="dash-title">"Dashboard"</h2>
-            <span class=format!("badge big {class}") data-testid="overall">{sentence}</span>
-            {dashboard.demo.then(|| view! { <span class="chip">"Demo fleet"</span> })}
-            {paused.map(|until| {
-                let until = until.clone();
-                view! { <span class="muted">{move || format!("until {}", relative(&until, state.now.get()))}</span> }
-            })}
-            <span class="spacer"></span>
-            <button type="button" class="primary" data-testid="check-now"
-                on:click=move |_| act(state, error, bridge::check_now())>"Check now"</button>
-            {pause_button}
-        </div>
+        {toolbar}
         {move || error.get().map(|e| view! { <ErrorNotice error=e/> })}
-        {dashboard.config_error.map(|message| view! {
-            <div class="notice notice-error" role="alert" data-testid="config-edit-error">
-                <strong>"The config file has an error; still watching the previous configuration. "</strong>
-                <span>{message}</span>
-            </div>
-        })}
-        {dashboard.conditions.into_iter().map(|c| {
-            let class = if c.kind == "offline" { "notice notice-idle" } else { "notice notice-info" };
-            view! {
-                <div class=class role="status" data-testid="watcher-condition" data-kind=c.kind
-                    title=absolute(&c.since)>{c.message}</div>
-            }
-        }).collect_view()}
         <div class="table-wrap">
             <table class="fleet">
                 <thead>
@@ -106,7 +167,9 @@ fn Fleet(dashboard: Dashboard) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {dashboard.environments.into_iter().map(|row| view! { <Row row/> }).collect_view()}
+                    <For each=move || rows.get() key=|row| row.clone() let:row>
+                        <Row row/>
+                    </For>
                 </tbody>
             </table>
         </div>

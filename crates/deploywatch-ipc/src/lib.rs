@@ -100,7 +100,7 @@ pub struct WatcherCondition {
 }
 
 /// One environment on the dashboard.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EnvRow {
     pub project: String,
     pub environment: String,

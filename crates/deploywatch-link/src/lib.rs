@@ -15,7 +15,7 @@ mod place;
 mod server;
 
 pub use client::{Client, Events, connect};
-pub use place::{SOCKET_ENV, default_path};
+pub use place::{Program, SOCKET_ENV, default_path};
 pub use server::{BindError, Handler, Listener, Peer, bind, serve};
 
 /// The longest line either side accepts (a dashboard of thousands of environments is a few

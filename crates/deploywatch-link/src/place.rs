@@ -37,3 +37,31 @@ fn platform_default() -> PathBuf {
         .collect();
     PathBuf::from(format!(r"\\.\pipe\deploywatch-resident-{user}"))
 }
+
+/// One of the desktop app's two executables, each of which starts the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// `deploywatch-app`: the window (`$DEPLOYWATCH_WINDOW_BIN` overrides).
+    Window,
+    /// `deploywatch-tray`: the resident process (`$DEPLOYWATCH_RESIDENT_BIN` overrides).
+    Resident,
+}
+
+impl Program {
+    /// Where it is: the override, else the executable of that name beside the running one
+    /// (`None` when that cannot be told).
+    pub fn path(self) -> Option<PathBuf> {
+        let (env, name) = match self {
+            Program::Window => ("DEPLOYWATCH_WINDOW_BIN", "deploywatch-app"),
+            Program::Resident => ("DEPLOYWATCH_RESIDENT_BIN", "deploywatch-tray"),
+        };
+        if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        let me = std::env::current_exe().ok()?;
+        Some(
+            me.parent()?
+                .join(format!("{name}{}", std::env::consts::EXE_SUFFIX)),
+        )
+    }
+}

@@ -162,19 +162,11 @@ async fn show_running(socket: &std::path::Path) -> ExitCode {
     }
 }
 
-/// The window's executable: `$DEPLOYWATCH_WINDOW_BIN`, else `deploywatch-app` beside this one.
+/// The window's executable, if it is there.
 fn window_program() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DEPLOYWATCH_WINDOW_BIN").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let me = std::env::current_exe().ok()?;
-    let name = if cfg!(windows) {
-        "deploywatch-app.exe"
-    } else {
-        "deploywatch-app"
-    };
-    let sibling = me.parent()?.join(name);
-    sibling.exists().then_some(sibling)
+    deploywatch_link::Program::Window
+        .path()
+        .filter(|p| p.exists())
 }
 
 /// Start at login: the OS's own mechanism (an XDG autostart entry on Linux, a launch agent on

@@ -204,6 +204,9 @@ impl Resident {
 /// notifications make delicate.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
 
+/// The most often a new dashboard goes to the window and the tray.
+const PUSH_EVERY: Duration = Duration::from_secs(1);
+
 /// Starts the watcher, the config file's watch, and the task that shows every new dashboard
 /// (after each check, pause and resume) to the window and through `show` (the tray).
 pub async fn start<F, Fut>(resident: &Arc<Resident>, show: F)
@@ -235,13 +238,18 @@ where
         if let Ok(d) = resident.state.dashboard().await {
             push(d).await;
         }
+        let mut last_push = tokio::time::Instant::now();
         loop {
             match changes.recv().await {
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
             }
-            // A round of checks sends one change per environment: show them at once.
+            // Checks of a large fleet end one after another: at most one dashboard per
+            // PUSH_EVERY, carrying every change since the last (the page re-renders what
+            // changed, the tray what differs; a push per check kept the window's page busy).
+            tokio::time::sleep_until(last_push + PUSH_EVERY).await;
             while changes.try_recv().is_ok() {}
+            last_push = tokio::time::Instant::now();
             match resident.state.dashboard().await {
                 Ok(d) => push(d).await,
                 Err(e) => tracing::warn!("cannot build the dashboard: {e}"),
