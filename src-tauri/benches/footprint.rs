@@ -9,7 +9,9 @@
 //! `deploywatch-tray` beside it): `bash scripts/app.sh footprint` provides them.
 //! `DEPLOYWATCH_FOOTPRINT_RUNS` (default 3) launches; `DEPLOYWATCH_FOOTPRINT_IDLE` seconds of
 //! idle CPU sampling (default 60); `DEPLOYWATCH_FOOTPRINT_ENVS` environments watched (default
-//! 11, the demo fleet's size; comma-separated for several fleets, e.g. `11,200`).
+//! 11, the demo fleet's size; comma-separated for several fleets, e.g. `11,200`), half of them
+//! a phantom deploy (on the fast schedule) unless `DEPLOYWATCH_FOOTPRINT_QUIET=1` makes them all
+//! live (nothing changing: the idle schedule).
 
 // The test support is shared with the GUI tests; not every helper is used here.
 #[allow(dead_code)]
@@ -222,6 +224,8 @@ fn main() {
         // A panel's tray host, so the tray icon registers as on a desktop.
         (hub, prod, staging, desktop::TrayHost::start())
     });
+    // Every environment live: nothing changes, so the idle schedule applies throughout.
+    let quiet = std::env::var_os("DEPLOYWATCH_FOOTPRINT_QUIET").is_some();
     let sizes: Vec<usize> = std::env::var("DEPLOYWATCH_FOOTPRINT_ENVS")
         .unwrap_or_else(|_| "11".into())
         .split(',')
@@ -248,7 +252,7 @@ fn main() {
             hub.api_url()
         );
         for i in 0..n {
-            let url = if i % 2 == 0 {
+            let url = if i % 2 == 0 && !quiet {
                 prod.build_info_url()
             } else {
                 staging.build_info_url()
