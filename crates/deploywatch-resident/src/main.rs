@@ -1,5 +1,5 @@
 //! `deploywatch-tray`: Deploywatch's resident process — the watcher, the history database
-//! (its only writer), the tray icon, desktop notifications and start at login, in a process
+//! (written by it, and by the CLI when that runs), the tray icon, desktop notifications and start at login, in a process
 //! that links neither GTK nor WebKit. The window is another process (`deploywatch-app`),
 //! started on demand, that talks to this one over the local socket (`deploywatch-link`).
 //!
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         }
     };
     // One thread: the resident process waits almost all the time, and every extra worker
-    // is memory. SQLite and the keyring run on Tokio's blocking threads.
+    // is memory; what it does between waits (parsing an answer, a few SQLite writes) is short.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
