@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use deploywatch_ipc::event;
 use deploywatch_ipc::proto::{Attach, Event, Request};
 use deploywatch_link::{Client, Events};
-use tauri::{Emitter, Manager, Runtime};
+use tauri::{Emitter, Runtime};
 
 /// The window's connection to the resident process (managed state of the app).
 #[derive(Clone)]
@@ -158,9 +158,4 @@ pub fn run() -> ExitCode {
     // resident process keeps watching.
     app.run(|_app, _event| {});
     ExitCode::SUCCESS
-}
-
-/// The handle's managed [`Remote`] (for code outside the commands).
-pub fn remote<R: Runtime>(handle: &tauri::AppHandle<R>) -> Remote {
-    handle.state::<Remote>().inner().clone()
 }

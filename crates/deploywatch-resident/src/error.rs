@@ -67,6 +67,3 @@ impl From<deploywatch_store::StoreError> for AppError {
         AppError::Io(format!("history database: {e}"))
     }
 }
-
-/// What every command returns across IPC.
-pub type IpcResult<T> = Result<T, IpcError>;

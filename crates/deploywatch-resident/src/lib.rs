@@ -14,8 +14,7 @@ mod state;
 pub mod tray;
 pub mod tray_model;
 
-pub use convert::report_markdown;
-pub use error::{AppError, IpcResult};
+pub use error::AppError;
 pub use serve::{Resident, Windows};
-pub use state::{AppState, Autostart, Changed, PAUSE, Paths, overall};
+pub use state::{AppState, Autostart, Changed, Paths, overall};
 pub use tray_model::{MenuContent, TrayAction, summary};

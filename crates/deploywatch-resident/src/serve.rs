@@ -232,7 +232,10 @@ where
     tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         let push = |d: deploywatch_ipc::Dashboard| {
-            resident.windows.send(Event::Dashboard(d.clone()));
+            // A copy for the window only when there is one (the tray runs alone all day).
+            if resident.windows.open() {
+                resident.windows.send(Event::Dashboard(d.clone()));
+            }
             show(d)
         };
         if let Ok(d) = resident.state.dashboard().await {

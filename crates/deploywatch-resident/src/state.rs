@@ -805,27 +805,6 @@ impl AppState {
         self.dashboard().await
     }
 
-    /// The alerting environments, for the tray menu.
-    pub async fn alerting(&self) -> Vec<(String, String, String)> {
-        match self.dashboard().await {
-            Ok(d) => d
-                .environments
-                .into_iter()
-                .filter(|r| {
-                    r.verdict
-                        .as_deref()
-                        .and_then(Verdict::parse)
-                        .is_some_and(Verdict::is_alert)
-                })
-                .map(|r| {
-                    let v = r.verdict.unwrap_or_default();
-                    (r.project, r.environment, v)
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
     /// Stops the watcher (on quit), so it finishes the round it is in.
     pub async fn stop(&self) {
         let mut run = self.running.lock().await;
