@@ -132,17 +132,7 @@ impl Store {
             // WAL: readers never block the watcher and a killed writer loses only what it had
             // not committed. NORMAL is durable against process crashes in WAL mode (only a
             // power loss may drop the last commits), and saves an fsync per commit.
-            let _mode: String =
-                conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            if found < schema::LATEST_VERSION {
-                schema::migrate_to(&mut conn, schema::LATEST_VERSION).map_err(|source| {
-                    StoreError::Migration {
-                        path: shown,
-                        source,
-                    }
-                })?;
-            }
+            prepare_and_migrate(&mut conn, found, &shown)?;
         }
         Ok(Store {
             conn,
@@ -268,6 +258,70 @@ impl Store {
 }
 
 /// Turns the errors of opening a file into the variants a person can act on.
+/// WAL mode, then the migrations up to the latest schema — also when another process opens
+/// the same new database at the same moment (the window, the resident watcher and the CLI on
+/// a first run): the migration runs under the write lock (`BEGIN IMMEDIATE` waits for it up
+/// to the busy timeout), and whoever gets it second finds the schema already there.
+fn prepare_and_migrate(conn: &mut Connection, found: u32, shown: &Path) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    let mut found = found;
+    loop {
+        let attempt = (|| -> Result<(), StoreError> {
+            let _mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            if found < schema::LATEST_VERSION {
+                // Take the write lock, then look again: another process may have migrated
+                // while this one waited.
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                let now = schema::user_version(conn);
+                conn.execute_batch("COMMIT")?;
+                found = now?;
+                if found < schema::LATEST_VERSION {
+                    schema::migrate_to(conn, schema::LATEST_VERSION).map_err(|source| {
+                        StoreError::Migration {
+                            path: shown.to_path_buf(),
+                            source,
+                        }
+                    })?;
+                }
+            }
+            Ok(())
+        })();
+        let Err(e) = attempt else { return Ok(()) };
+        // Between the look and the migration's own transaction another process may still
+        // win the lock: then its schema is there once it commits. Anything else is an error.
+        let _ = conn.execute_batch("ROLLBACK");
+        found = schema::user_version(conn).unwrap_or(found);
+        if found == schema::LATEST_VERSION {
+            return Ok(());
+        }
+        if !is_busy(&e) || started.elapsed() > BUSY_TIMEOUT {
+            return Err(e);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `e` says another connection holds the lock.
+fn is_busy(e: &StoreError) -> bool {
+    let code = |e: &rusqlite::Error| e.sqlite_error_code();
+    let busy = |c: Option<rusqlite::ErrorCode>| {
+        matches!(
+            c,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    };
+    match e {
+        StoreError::Sqlite(e) => busy(code(e)),
+        StoreError::Migration {
+            source: rusqlite_migration::Error::RusqliteError { err, .. },
+            ..
+        } => busy(code(err)),
+        _ => false,
+    }
+}
+
 fn classify_open(e: rusqlite::Error, path: &Path) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase {

@@ -293,3 +293,30 @@ fn a_write_waits_for_another_writer_and_gives_up_with_busy() {
     );
     assert!(store.record_push(&push("shop", "main", "b1", 1)).unwrap());
 }
+
+/// The window, the resident watcher and the CLI may open a new database at the same moment on
+/// a first run: every one of them gets a migrated database, none an error.
+#[test]
+fn processes_opening_a_new_database_at_once_all_get_the_latest_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let path = dir.path().join(format!("race-{round}.db"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|s| s.schema_version())
+                })
+            })
+            .collect();
+        for o in openers {
+            let version = o
+                .join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(version.unwrap(), schema::LATEST_VERSION);
+        }
+    }
+}
