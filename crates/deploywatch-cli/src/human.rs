@@ -92,50 +92,93 @@ pub fn render_report(r: &Report, style: Style) -> String {
     out
 }
 
-pub async fn verify(
-    paths: &Paths,
-    project: Option<String>,
-    environment: Option<String>,
-    expect: Option<String>,
-    wait: Option<Duration>,
-    json: bool,
-) -> Result<u8, Failure> {
-    let expect = match expect {
-        Some(text) => Some(Sha::parse(&text).ok_or_else(|| {
+/// `deploywatch verify`'s arguments.
+pub struct VerifyArgs {
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    pub expect: Option<String>,
+    pub wait: Option<Duration>,
+    /// Consecutive live checks required (1: the first live check verifies).
+    pub stable: u32,
+    /// Time between checks while waiting (default: the fast interval).
+    pub interval: Option<Duration>,
+    /// The config-free form: this build-info URL instead of the config's environments.
+    pub url: Option<String>,
+    pub json: bool,
+}
+
+pub async fn verify(paths: &Paths, args: VerifyArgs) -> Result<u8, Failure> {
+    let expect = match &args.expect {
+        Some(text) => Some(Sha::parse(text).ok_or_else(|| {
             Failure::usage(format!(
                 "--expect {text:?} is not a git SHA (7 to 64 hex characters)"
             ))
         })?),
         None => None,
     };
-    let config = paths.load_config()?;
-    let selection = Selection {
-        project,
-        environment,
+    let (engine, selection) = match &args.url {
+        Some(url) => {
+            let config = deploywatch_config::Config::for_url(
+                url,
+                args.project.as_deref(),
+                args.environment.as_deref(),
+            )
+            .map_err(|e| Failure::usage(format!("--url: {e}")))?;
+            (setup::engine_for_url(paths, config)?, Selection::default())
+        }
+        None => {
+            let config = paths.load_config()?;
+            let selection = Selection {
+                project: args.project.clone(),
+                environment: args.environment.clone(),
+            };
+            check_selection(&config, &selection)?;
+            (setup::engine(paths, config, false)?, selection)
+        }
     };
-    check_selection(&config, &selection)?;
-    let engine = setup::engine(paths, config, false)?;
     let with_github = expect.is_none();
-    let reports = deploywatch_engine::verify(&engine, &selection, expect, wait).await;
-    if json {
+    let options = deploywatch_engine::VerifyOptions {
+        expect,
+        wait: args.wait,
+        stable: args.stable,
+        interval: args.interval,
+    };
+    let reports = deploywatch_engine::verify(&engine, &selection, &options).await;
+    let actions = crate::pipeline::Actions::detect();
+    if args.json {
         let docs: Vec<ReportJson> = reports.iter().map(ReportJson::from).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        let text = serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into());
+        println!("{}", crate::pipeline::defuse_json(&text));
+        if let Some(a) = &actions {
+            // stdout is the JSON document: the annotations go to stderr, which the runner
+            // reads for workflow commands too.
+            eprint!("{}", a.annotations(&reports));
+        }
     } else {
         let style = Style::detect();
+        let mut out = String::new();
         for r in &reports {
-            print!("{}", render_report(r, style));
+            out.push_str(&render_report(r, style));
             if with_github {
-                print!("{}", waiting_commits(&engine, r).await);
+                out.push_str(&waiting_commits(&engine, r).await);
             }
         }
         let live = reports
             .iter()
             .filter(|r| r.verdict == Verdict::Live)
             .count();
-        println!("{live} of {} environments live", reports.len());
+        out.push_str(&format!("{live} of {} environments live\n", reports.len()));
+        match &actions {
+            // What came from the network is printed with the runner's command processing
+            // off, so no answer can pose as a workflow command.
+            Some(a) => print!("{}{}", a.quoted(&out), a.annotations(&reports)),
+            None => print!("{out}"),
+        }
+    }
+    if let Some(a) = &actions
+        && let Err(e) = a.write_summary(&reports)
+    {
+        eprintln!("deploywatch: warning: cannot write the job summary: {e}");
     }
     Ok(if reports.iter().all(|r| r.verdict == Verdict::Live) {
         0

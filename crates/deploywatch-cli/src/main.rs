@@ -7,6 +7,8 @@ mod auth;
 mod demo;
 mod dto;
 mod human;
+mod lag;
+mod pipeline;
 mod preflight;
 mod setup;
 
@@ -44,6 +46,16 @@ enum Command {
         /// Keep checking on the fast schedule until all are live or this much time has passed (e.g. 5m)
         #[arg(long, value_name = "DUR", value_parser = parse_duration)]
         wait: Option<Duration>,
+        /// With --wait: live only after this many consecutive live checks (load balancers flap during rollouts)
+        #[arg(long, value_name = "N", requires = "wait", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        stable: Option<u32>,
+        /// With --wait: time between checks [default: the smallest fast_interval, 10s unless configured]
+        #[arg(long, value_name = "DUR", requires = "wait", value_parser = parse_positive_duration)]
+        interval: Option<Duration>,
+        /// No config: check the one environment whose build-info is at this URL (needs --expect;
+        /// --project/--env name it, by default its host / `default`); history only with --db
+        #[arg(long, value_name = "URL", requires = "expect")]
+        url: Option<String>,
         /// Print one JSON document (an array of reports) on stdout
         #[arg(long)]
         json: bool,
@@ -84,6 +96,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Observed deploy lag per environment (push → CI green → live): median, p90, worst, count
+    Lag {
+        #[arg(long, value_name = "P")]
+        project: Option<String>,
+        #[arg(long = "env", value_name = "E")]
+        environment: Option<String>,
+        /// Only deploys first recorded within this long (e.g. 7d, 90d)
+        #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30d")]
+        since: Duration,
+        #[arg(long)]
+        json: bool,
+    },
     /// GitHub sign-in (device flow); the token is kept in the OS keyring
     Auth {
         #[command(subcommand)]
@@ -112,6 +136,13 @@ enum AuthAction {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 500ms, 10s, 5m, 1h)"))
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("must be greater than zero".into()),
+        d => Ok(d),
+    }
 }
 
 /// An error that ends the command with a given exit code.
@@ -174,8 +205,23 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             environment,
             expect,
             wait,
+            stable,
+            interval,
+            url,
             json,
-        } => human::verify(&paths, project, environment, expect, wait, json).await,
+        } => {
+            let args = human::VerifyArgs {
+                project,
+                environment,
+                expect,
+                wait,
+                stable: stable.unwrap_or(1),
+                interval,
+                url,
+                json,
+            };
+            human::verify(&paths, args).await
+        }
         Command::Preflight {
             project,
             repo_path,
@@ -190,6 +236,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             limit,
             json,
         } => human::history(&paths, project, environment, since, limit, json),
+        Command::Lag {
+            project,
+            environment,
+            since,
+            json,
+        } => lag::run(&paths, project, environment, since, json),
         Command::Auth { action } => match action {
             AuthAction::Login => auth::login(&paths).await,
             AuthAction::Logout => auth::logout(&paths),

@@ -68,7 +68,6 @@ pub fn github_for(config: &Config) -> Result<GitHub, Failure> {
 /// An engine for commands that can work without history (`verify`): an unopenable default
 /// database is a warning, an unopenable explicit one an error.
 pub fn engine(paths: &Paths, config: Config, store_required: bool) -> Result<Arc<Engine>, Failure> {
-    let github = github_for(&config)?;
     let store = match paths.open_store() {
         Ok(s) => Some(s),
         Err(f) if store_required || paths.db_explicit() => return Err(f),
@@ -80,6 +79,23 @@ pub fn engine(paths: &Paths, config: Config, store_required: bool) -> Result<Arc
             None
         }
     };
+    engine_with(config, store)
+}
+
+/// An engine for the config-free `verify --url`: history only in a database named
+/// explicitly (`--db`, `DEPLOYWATCH_DB`), never in the user's own by default — a pipeline's
+/// one-off check is not part of anyone's history.
+pub fn engine_for_url(paths: &Paths, config: Config) -> Result<Arc<Engine>, Failure> {
+    let store = if paths.db_explicit() {
+        Some(paths.open_store()?)
+    } else {
+        None
+    };
+    engine_with(config, store)
+}
+
+fn engine_with(config: Config, store: Option<Store>) -> Result<Arc<Engine>, Failure> {
+    let github = github_for(&config)?;
     Ok(Engine::new(EngineOptions {
         config,
         github,

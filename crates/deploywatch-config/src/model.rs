@@ -33,6 +33,65 @@ pub struct Config {
 }
 
 impl Config {
+    /// A configuration of one environment given by its build-info URL alone, for pipelines
+    /// (`deploywatch verify --url URL --expect SHA`): named `project` / `environment`, by
+    /// default the URL's host (and port) / `default`; the built-in defaults; no desktop
+    /// notifications. It names no real repository: the expected SHA comes from the caller,
+    /// and GitHub is never asked. The error says why `url` is not an http/https URL.
+    pub fn for_url(
+        url: &str,
+        project: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<Config, String> {
+        let parsed = crate::parse::check_http_url(url)
+            .map_err(|why| format!("invalid URL {url:?}: {why}"))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err(format!("invalid URL {url:?}: no host")),
+        };
+        let name = |given: Option<&str>, default: String| -> Result<String, String> {
+            match given.map(str::trim) {
+                Some("") => Err("a name may not be empty".into()),
+                Some(n) => Ok(n.to_owned()),
+                None => Ok(default),
+            }
+        };
+        let defaults = Settings::default();
+        Ok(Config {
+            source: PathBuf::from("--url"),
+            github: GithubConfig::default(),
+            notifications: Notifications {
+                desktop: false,
+                webhook: None,
+            },
+            limits: Limits::default(),
+            defaults,
+            projects: vec![Project {
+                name: name(project, host)?,
+                repo: RepoRef {
+                    owner: "-".into(),
+                    name: "-".into(),
+                },
+                branch: DEFAULT_BRANCH.to_owned(),
+                workflows: Vec::new(),
+                image: None,
+                environments: vec![Environment {
+                    name: name(environment, "default".into())?,
+                    build_info_url: url.to_owned(),
+                    frontend_url: None,
+                    health_url: None,
+                    sha_pointer: None,
+                    sha_header: None,
+                    expect_environment: None,
+                    replicas: 1,
+                    follows: Follows::Branch,
+                    settings: defaults,
+                }],
+            }],
+        })
+    }
+
     /// The project with this exact name.
     pub fn project(&self, name: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.name == name)
@@ -268,5 +327,42 @@ impl Default for Settings {
             confirm: 2,
             each_address: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_alone_makes_one_environment_named_after_its_host() {
+        let c = Config::for_url("https://shop.example.com:8443/api/build-info", None, None)
+            .expect("valid");
+        assert_eq!(c.projects.len(), 1);
+        let p = &c.projects[0];
+        assert_eq!(p.name, "shop.example.com:8443");
+        assert_eq!(p.environments[0].name, "default");
+        assert_eq!(
+            p.environments[0].build_info_url,
+            "https://shop.example.com:8443/api/build-info"
+        );
+        assert!(!c.notifications.desktop);
+        let named = Config::for_url("http://10.0.0.5/version", Some("shop"), Some("production"))
+            .expect("valid");
+        assert_eq!(named.projects[0].name, "shop");
+        assert_eq!(named.projects[0].environments[0].name, "production");
+    }
+
+    #[test]
+    fn a_url_that_is_not_http_is_refused_with_the_reason() {
+        for (url, why) in [
+            ("ftp://example.com/x", "the scheme must be http or https"),
+            ("example.com/version", "relative URL"),
+            (" https://example.com/", "without surrounding spaces"),
+        ] {
+            let e = Config::for_url(url, None, None).expect_err(url);
+            assert!(e.contains(why), "{url}: {e}");
+        }
+        assert!(Config::for_url("https://example.com/", Some(" "), None).is_err());
     }
 }

@@ -809,22 +809,7 @@ impl<'a, 'i> Field<'a, 'i> {
     /// An absolute http or https URL, returned as written.
     fn url(&self) -> Result<&'a str, ConfigError> {
         let s = self.str()?;
-        let bad = |why: &str| self.error(format!("invalid URL {s:?}: {why}"));
-        if s.trim() != s || s.is_empty() {
-            return Err(bad(
-                "expected an http:// or https:// URL without surrounding spaces",
-            ));
-        }
-        let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad(&format!(
-                "the scheme must be http or https, not {}",
-                url.scheme()
-            )));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(bad("no host"));
-        }
+        check_http_url(s).map_err(|why| self.error(format!("invalid URL {s:?}: {why}")))?;
         Ok(s)
     }
 
@@ -896,4 +881,23 @@ fn type_name(v: &DeValue) -> &'static str {
         DeValue::Array(_) => "an array",
         DeValue::Table(_) => "a table",
     }
+}
+
+/// Checks that `s` is an absolute http or https URL with a host, as every URL in a config
+/// must be; the error says why not, in words for a person.
+pub(crate) fn check_http_url(s: &str) -> Result<url::Url, String> {
+    if s.trim() != s || s.is_empty() {
+        return Err("expected an http:// or https:// URL without surrounding spaces".into());
+    }
+    let url = url::Url::parse(s).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not {}",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    Ok(url)
 }

@@ -22,5 +22,5 @@ pub use disk::{DISK_LOW_KIND, DISK_RECOVERED_KIND};
 pub use notify::{Notice, Notifier, OpenReportHook};
 pub use registry::registry_auth;
 pub use repo::{Head, RepoSnapshot, StaleHead};
-pub use verify::verify;
+pub use verify::{VerifyOptions, verify};
 pub use watch::{Command, Condition, ConditionKind, WatchEvent, Watcher};

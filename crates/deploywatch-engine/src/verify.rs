@@ -11,25 +11,46 @@ use tokio::time::Instant;
 use crate::check::{CliExpect, Engine, Selection};
 use crate::repo::RepoSnapshot;
 
+/// How `verify` decides and how long it keeps at it.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The SHA expected everywhere: GitHub is not asked, and a mismatch once `wait` has run
+    /// out (immediately without it) is `phantom`.
+    pub expect: Option<Sha>,
+    /// Keep checking until all are live or this much time has passed.
+    pub wait: Option<Duration>,
+    /// With `wait`, live only after this many consecutive live checks (0 and 1: the first).
+    pub stable: u32,
+    /// With `wait`, the time between checks; default the smallest `fast_interval` among the
+    /// selected environments.
+    pub interval: Option<Duration>,
+}
+
 /// Checks the selected environments and returns one report each, in config order.
 ///
 /// With `expect`, GitHub is not asked: the given SHA is expected everywhere, and a mismatch
 /// once `wait` has run out (immediately without it) is `phantom`. With `wait`, checks repeat
-/// every `fast_interval` (the smallest among the selected environments) until all are live.
-pub async fn verify(
-    engine: &Engine,
-    sel: &Selection,
-    expect: Option<Sha>,
-    wait: Option<Duration>,
-) -> Vec<Report> {
+/// every `interval` (by default the smallest `fast_interval` among the selected
+/// environments) until all are live — with `stable` above 1, until each has been live in that
+/// many consecutive checks (load balancers flap during a rollout). An environment live in its
+/// last check but not yet that many times when the time runs out is not verified: `mixed` if
+/// the checks saw another live SHA meanwhile, `deploying` otherwise; either way its report
+/// says so in a `stable` check.
+pub async fn verify(engine: &Engine, sel: &Selection, options: &VerifyOptions) -> Vec<Report> {
+    let expect = options.expect.clone();
+    let wait = options.wait;
     let targets = engine.selected(sel);
     let deadline = Instant::now() + wait.unwrap_or(Duration::ZERO);
-    let pause = targets
-        .iter()
-        .map(|(_, e)| e.settings.fast_interval)
-        .min()
-        .unwrap_or(Duration::from_secs(10));
+    let pause = options.interval.unwrap_or_else(|| {
+        targets
+            .iter()
+            .map(|(_, e)| e.settings.fast_interval)
+            .min()
+            .unwrap_or(Duration::from_secs(10))
+    });
     let mut snapshots: HashMap<String, RepoSnapshot> = HashMap::new();
+    let stable = options.stable.max(1);
+    let mut streaks = vec![Streak::default(); targets.len()];
     loop {
         let final_round = Instant::now() >= deadline;
         let cli = expect.as_ref().map(|sha| CliExpect {
@@ -90,12 +111,104 @@ pub async fn verify(
             .into_iter()
             .map(|r| r.expect("every check reports once"))
             .collect();
-        let all_live = reports.iter().all(|r| r.verdict == Verdict::Live);
-        if all_live || final_round {
-            return reports;
+        for (streak, report) in streaks.iter_mut().zip(&reports) {
+            streak.add(report);
+        }
+        let all_stable = streaks.iter().all(|s| s.live >= stable);
+        if all_stable || final_round {
+            if stable == 1 {
+                return reports;
+            }
+            return reports
+                .into_iter()
+                .zip(&streaks)
+                .map(|(r, s)| s.judge(r, stable))
+                .collect();
         }
         let now = Instant::now();
         tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
+    }
+}
+
+/// One environment's run of live checks, for `--stable`.
+#[derive(Clone, Debug, Default)]
+struct Streak {
+    /// Consecutive live checks, ending with the latest.
+    live: u32,
+    /// Every live SHA the checks saw, with how many checks saw it, oldest first.
+    seen: Vec<(Sha, u32)>,
+    checks: u32,
+}
+
+impl Streak {
+    fn add(&mut self, report: &Report) {
+        self.checks += 1;
+        self.live = if report.verdict == Verdict::Live {
+            self.live + 1
+        } else {
+            0
+        };
+        if let Some(sha) = &report.live_sha {
+            match self.seen.iter_mut().find(|(s, _)| s.matches(sha)) {
+                Some((_, n)) => *n += 1,
+                None => self.seen.push((sha.clone(), 1)),
+            }
+        }
+    }
+
+    /// The last report, judged against `stable`: a `stable` check added, and the verdict
+    /// no longer `live` if the run of live checks is too short.
+    fn judge(&self, mut report: Report, stable: u32) -> Report {
+        let runs = |n: u32| if n == 1 { "check" } else { "checks" };
+        let ok = self.live >= stable;
+        report.checks.push(deploywatch_core::Check {
+            name: "stable".into(),
+            ok,
+            detail: format!(
+                "live in the last {} consecutive {} of {} ({} asked for)",
+                self.live,
+                runs(self.live),
+                self.checks,
+                stable
+            ),
+        });
+        if ok || report.verdict != Verdict::Live {
+            return report;
+        }
+        let seen: Vec<String> = self
+            .seen
+            .iter()
+            .map(|(sha, n)| format!("{} in {n} {}", sha.short(), runs(*n)))
+            .collect();
+        if self.seen.len() > 1 {
+            report.verdict = Verdict::Mixed;
+            report.seen = self
+                .seen
+                .iter()
+                .map(|(sha, n)| deploywatch_core::SeenSha {
+                    sha: sha.clone(),
+                    probes: *n,
+                    addresses: Vec::new(),
+                })
+                .collect();
+            report.hint = format!(
+                "{} / {} flapped over {} checks: {}. Live now, but not in {stable} consecutive \
+                 checks: a load balancer still sends some requests to an old replica, or the \
+                 rollout is not finished.",
+                report.project,
+                report.environment,
+                self.checks,
+                seen.join(", ")
+            );
+        } else {
+            report.verdict = Verdict::Deploying;
+            report.hint = format!(
+                "{} / {} is live, but only in the last {} of the {stable} consecutive checks asked \
+                 for before the time ran out: wait longer (--wait) to verify it.",
+                report.project, report.environment, self.live
+            );
+        }
+        report
     }
 }
 

@@ -74,8 +74,7 @@ async fn every_report_of_a_round_is_recorded_and_the_store_comes_back() {
     let expect = Sha::parse(LIVE).unwrap();
 
     let reports =
-        deploywatch_engine::verify(&engine, &Selection::default(), Some(expect.clone()), None)
-            .await;
+        deploywatch_engine::verify(&engine, &Selection::default(), &expecting(&expect)).await;
     // The output is in config order, whatever order the checks finished in.
     let names: Vec<String> = reports.iter().map(|r| r.environment.clone()).collect();
     let wanted: Vec<String> = (0..envs).map(|n| format!("env-{n}")).collect();
@@ -109,7 +108,7 @@ async fn every_report_of_a_round_is_recorded_and_the_store_comes_back() {
 
     // A second round over the same store works the same (the loan is taken again).
     let again =
-        deploywatch_engine::verify(&engine, &Selection::default(), Some(expect), None).await;
+        deploywatch_engine::verify(&engine, &Selection::default(), &expecting(&expect)).await;
     assert_eq!(again.len(), envs);
     let after = Store::open_read_only(&db).unwrap().env_states().unwrap();
     assert!(
@@ -119,4 +118,11 @@ async fn every_report_of_a_round_is_recorded_and_the_store_comes_back() {
             .all(|(a, b)| a.report.checked_at > b.report.checked_at),
         "the second round's reports were not recorded"
     );
+}
+
+fn expecting(sha: &deploywatch_core::Sha) -> deploywatch_engine::VerifyOptions {
+    deploywatch_engine::VerifyOptions {
+        expect: Some(sha.clone()),
+        ..Default::default()
+    }
 }

@@ -32,7 +32,7 @@ pub use disk::DiskCondition;
 pub use error::StoreError;
 pub use events::{HistoryCursor, HistoryEvent, HistoryFilter, HistoryKind};
 pub use incident::{Incident, NotificationKey, NotificationKind};
-pub use lag::{DeployLag, LagStage};
+pub use lag::{DeployLag, LagStage, LagSummary, SpanSummary, nearest_rank, summarize_lags};
 pub use push::{PushRecord, StoredPush};
 pub use state::{CheckCursor, EnvState, StoredCheck};
 

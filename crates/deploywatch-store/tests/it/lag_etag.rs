@@ -71,3 +71,80 @@ fn etags_survive_a_restart_and_are_replaced() {
     );
     assert_eq!(store.etag_get("other").unwrap(), None);
 }
+
+#[test]
+fn deploy_lags_since_keeps_deploys_first_recorded_at_or_after_it() {
+    let (_dir, mut store) = temp_store();
+    // (seed, env, first stage at): b1's push was first seen at 100, so it is in from 100 on.
+    for (seed, env, secs) in [
+        ("a1", "production", 0),
+        ("b1", "production", 100),
+        ("c1", "production", 200),
+        ("c1", "staging", 150),
+    ] {
+        store
+            .mark_lag("shop", env, &sha(seed), Pushed, t(secs))
+            .unwrap();
+    }
+    // A later stage does not move a deploy into a newer window.
+    store
+        .mark_lag("shop", "production", &sha("a1"), FirstLive, t(500))
+        .unwrap();
+    store
+        .mark_lag("api", "production", &sha("d1"), CiGreen, t(300))
+        .unwrap();
+
+    let seeds = |lags: Vec<deploywatch_store::DeployLag>| -> Vec<String> {
+        lags.iter()
+            .map(|l| format!("{}/{}/{}", l.project, l.environment, &l.sha.as_str()[..2]))
+            .collect()
+    };
+    assert_eq!(
+        seeds(
+            store
+                .deploy_lags_since(None, None, Some(t(100)), 100)
+                .unwrap()
+        ),
+        [
+            "api/production/d1",
+            "shop/production/c1",
+            "shop/staging/c1",
+            "shop/production/b1"
+        ],
+        "newest first, the boundary included"
+    );
+    assert_eq!(
+        seeds(
+            store
+                .deploy_lags_since(Some("shop"), Some("production"), Some(t(101)), 100)
+                .unwrap()
+        ),
+        ["shop/production/c1"]
+    );
+    assert_eq!(
+        seeds(
+            store
+                .deploy_lags_since(None, Some("staging"), Some(t(0)), 100)
+                .unwrap()
+        ),
+        ["shop/staging/c1"]
+    );
+    assert_eq!(
+        store
+            .deploy_lags_since(Some("shop"), None, None, 100)
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        store
+            .deploy_lags_since(None, None, Some(t(1000)), 100)
+            .unwrap(),
+        []
+    );
+    assert_eq!(
+        store.deploy_lags_since(None, None, None, 2).unwrap().len(),
+        2,
+        "limit"
+    );
+}
