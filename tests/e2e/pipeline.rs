@@ -168,6 +168,15 @@ async fn a_url_form_without_what_it_needs_is_a_usage_error() {
     }
 }
 
+/// The report's check called `name`.
+fn check_named(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("a {name} check: {report:#}"))
+}
+
 #[tokio::test]
 async fn stable_waits_for_consecutive_live_checks() {
     let s = Scenario::start().await;
@@ -190,13 +199,7 @@ async fn stable_waits_for_consecutive_live_checks() {
     assert_eq!(r.code, 0, "{r:?}");
     let report = r.report();
     assert_eq!(report["verdict"], "live");
-    let stable = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "stable")
-        .unwrap_or_else(|| panic!("a stable check: {report:#}"))
-        .clone();
+    let stable = check_named(&report, "stable");
     assert_eq!(stable["ok"], true);
     assert!(
         stable["detail"]
@@ -236,13 +239,7 @@ async fn a_flapping_balancer_is_not_verified_however_often_it_answers_new() {
         verdict == "mixed" || verdict == "phantom",
         "not verified: {report:#}"
     );
-    let stable = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "stable")
-        .cloned()
-        .unwrap_or_else(|| panic!("a stable check: {report:#}"));
+    let stable = check_named(&report, "stable");
     assert_eq!(stable["ok"], false, "{stable}");
     if verdict == "mixed" {
         let hint = report["hint"].as_str().unwrap();

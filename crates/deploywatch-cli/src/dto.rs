@@ -108,6 +108,11 @@ impl StatusJson {
     }
 }
 
+/// A `--json` document as printed: pretty JSON, `[]` if it cannot be encoded.
+pub fn json_text<T: Serialize>(docs: &[T]) -> String {
+    serde_json::to_string_pretty(docs).unwrap_or_else(|_| "[]".into())
+}
+
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -147,8 +147,10 @@ pub async fn verify(paths: &Paths, args: VerifyArgs) -> Result<u8, Failure> {
     let actions = crate::pipeline::Actions::detect();
     if args.json {
         let docs: Vec<ReportJson> = reports.iter().map(ReportJson::from).collect();
-        let text = serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into());
-        println!("{}", crate::pipeline::defuse_json(&text));
+        println!(
+            "{}",
+            crate::pipeline::defuse_json(&crate::dto::json_text(&docs))
+        );
         if let Some(a) = &actions {
             // stdout is the JSON document: the annotations go to stderr, which the runner
             // reads for workflow commands too.
@@ -485,10 +487,7 @@ pub fn status(paths: &Paths, json: bool) -> Result<u8, Failure> {
     }
     if json {
         let docs: Vec<&StatusJson> = rows.iter().map(|(j, _)| j).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println!("{}", crate::dto::json_text(&docs));
         return Ok(0);
     }
     let style = Style::detect();
@@ -552,10 +551,7 @@ pub fn history(
         .map_err(|e| Failure::usage(format!("cannot read the database: {e}")))?;
     if json {
         let docs: Vec<HistoryJson> = events.iter().map(HistoryJson::from).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println!("{}", crate::dto::json_text(&docs));
         return Ok(0);
     }
     let style = Style::detect();

@@ -137,10 +137,7 @@ pub fn run(
     let summaries = summarize_lags(&lags);
     if json {
         let docs: Vec<LagJson> = summaries.iter().map(LagJson::from).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println!("{}", crate::dto::json_text(&docs));
         return Ok(0);
     }
     let window = Window { since, from };

@@ -135,8 +135,8 @@ pub async fn verify(engine: &Engine, sel: &Selection, options: &VerifyOptions) -
 struct Streak {
     /// Consecutive live checks, ending with the latest.
     live: u32,
-    /// Every live SHA the checks saw, with how many checks saw it, oldest first.
-    seen: Vec<(Sha, u32)>,
+    /// Every live SHA the checks saw, with how many checks saw it (`probes`), oldest first.
+    seen: Vec<deploywatch_core::SeenSha>,
     checks: u32,
 }
 
@@ -149,9 +149,13 @@ impl Streak {
             0
         };
         if let Some(sha) = &report.live_sha {
-            match self.seen.iter_mut().find(|(s, _)| s.matches(sha)) {
-                Some((_, n)) => *n += 1,
-                None => self.seen.push((sha.clone(), 1)),
+            match self.seen.iter_mut().find(|s| s.sha.matches(sha)) {
+                Some(s) => s.probes += 1,
+                None => self.seen.push(deploywatch_core::SeenSha {
+                    sha: sha.clone(),
+                    probes: 1,
+                    addresses: Vec::new(),
+                }),
             }
         }
     }
@@ -175,22 +179,14 @@ impl Streak {
         if ok || report.verdict != Verdict::Live {
             return report;
         }
-        let seen: Vec<String> = self
-            .seen
-            .iter()
-            .map(|(sha, n)| format!("{} in {n} {}", sha.short(), runs(*n)))
-            .collect();
         if self.seen.len() > 1 {
-            report.verdict = Verdict::Mixed;
-            report.seen = self
+            let seen: Vec<String> = self
                 .seen
                 .iter()
-                .map(|(sha, n)| deploywatch_core::SeenSha {
-                    sha: sha.clone(),
-                    probes: *n,
-                    addresses: Vec::new(),
-                })
+                .map(|s| format!("{} in {} {}", s.sha.short(), s.probes, runs(s.probes)))
                 .collect();
+            report.verdict = Verdict::Mixed;
+            report.seen = self.seen.clone();
             report.hint = format!(
                 "{} / {} flapped over {} checks: {}. Live now, but not in {stable} consecutive \
                  checks: a load balancer still sends some requests to an old replica, or the \
