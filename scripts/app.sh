@@ -87,14 +87,26 @@ app_run() {
 TAURI_CLI_VERSION=2.12.4
 
 # An installable .deb for people without a terminal: $CARGO_TARGET_DIR/release/bundle/deb/.
-# tauri-cli reads src-tauri/tauri.conf.json (a link to the root one) and adds the run-time
-# dependencies (WebKitGTK, GTK, AppIndicator) itself. AppImage needs tools downloaded from
+# Both executables go in: the window (deploywatch-app, the desktop entry's) and the resident
+# process it starts from beside itself (deploywatch-tray, which start-at-login runs), the
+# latter as a sidecar (`bundle.externalBin`). tauri-build checks that a sidecar exists at every
+# build, so it is named only here, through `--config`, once the resident is built and staged
+# as tauri expects (`<name>-<target triple>`). tauri-cli reads src-tauri/tauri.conf.json (a
+# link to the root one) and adds WebKitGTK and GTK as run-time dependencies itself; the tray
+# speaks D-Bus (ksni) and needs no AppIndicator library. AppImage needs tools downloaded from
 # GitHub at bundle time, which this project's machines cannot reach.
 app_bundle() {
   app_deps
   _tool cargo-tauri tauri-cli "$TAURI_CLI_VERSION" --locked
   (cd "$_app_here" && bash ui/build.sh)
-  (cd "$_app_here" && TAURI_APP_PATH=src-tauri cargo tauri build --bundles deb)
+  (cd "$_app_here" && cargo build --release --locked -p deploywatch-resident --bin deploywatch-tray)
+  local triple sidecars
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  sidecars="$CARGO_TARGET_DIR/sidecars"
+  mkdir -p "$sidecars"
+  cp "$CARGO_TARGET_DIR/release/deploywatch-tray" "$sidecars/deploywatch-tray-$triple"
+  (cd "$_app_here" && TAURI_APP_PATH=src-tauri cargo tauri build --bundles deb \
+    --config "{\"bundle\": {\"externalBin\": [\"$sidecars/deploywatch-tray\"]}}")
   local deb
   deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb | head -n 1)
   dpkg-deb --info "$deb" | sed -n '/Package:/,$p' >&2

@@ -149,10 +149,12 @@ pub fn App() -> impl IntoView {
             open(r);
         }
     });
-    // Only the clock ticks here: data arrives by events, never by polling.
+    // Only the clock ticks here: data arrives by events, never by polling. Relative times
+    // are shown to the minute, so the clock ticks twice a minute, not every few seconds: an
+    // open window is idle between ticks.
     set_interval(
         move || state.now.set(bridge::now()),
-        std::time::Duration::from_secs(5),
+        crate::format::CLOCK_TICK,
     );
 
     let available = bridge::backend_available();

@@ -96,14 +96,32 @@ fn Fleet() -> impl IntoView {
             _ => None,
         })
     });
-    // Each row is keyed by its whole content: a row whose environment did not change keeps
-    // its elements; one that changed is rebuilt alone.
+    // Each row is keyed by its content but for the times of its checks: a row whose
+    // environment did not change keeps its elements, one that changed is rebuilt alone, and a
+    // quiet check (only its times moved) rebuilds nothing — its time cells read the times
+    // from `times` and change their text alone, when the minute they show changes.
     let rows = Memo::new(move |_| {
         state.dashboard.with(|d| match d {
-            Some(Ok(d)) => d.environments.clone(),
+            Some(Ok(d)) => d.environments.iter().map(untimed).collect::<Vec<_>>(),
             _ => Vec::new(),
         })
     });
+    let times = Memo::new(move |_| {
+        state.dashboard.with(|d| match d {
+            Some(Ok(d)) => d
+                .environments
+                .iter()
+                .map(|r| {
+                    (
+                        (r.project.clone(), r.environment.clone()),
+                        (r.checked_at.clone(), r.next_check_at.clone()),
+                    )
+                })
+                .collect::<std::collections::HashMap<_, _>>(),
+            _ => Default::default(),
+        })
+    });
+    provide_context(Times(times));
     let toolbar = move || {
         let head = head.get()?;
         let paused = head.paused_until.clone();
@@ -192,6 +210,19 @@ pub fn Sha(sha: Option<String>, base: String, testid: &'static str) -> impl Into
     }
 }
 
+/// A row without the times of its checks: what a row is keyed by.
+fn untimed(row: &EnvRow) -> EnvRow {
+    EnvRow {
+        checked_at: None,
+        next_check_at: None,
+        ..row.clone()
+    }
+}
+
+/// The times of each environment's last and next check, by (project, environment).
+#[derive(Clone, Copy)]
+struct Times(Memo<std::collections::HashMap<(String, String), (Option<String>, Option<String>)>>);
+
 #[component]
 fn Row(row: EnvRow) -> impl IntoView {
     let state = use_app();
@@ -201,8 +232,18 @@ fn Row(row: EnvRow) -> impl IntoView {
         ..
     } = row.clone();
     let verdict = row.verdict.clone();
-    let checked = row.checked_at.clone();
-    let next = row.next_check_at.clone();
+    let Times(times) = expect_context::<Times>();
+    let place = (project.clone(), environment.clone());
+    let time_of = move |next: bool| {
+        let place = place.clone();
+        move || {
+            times.with(|t| {
+                t.get(&place)
+                    .and_then(|(c, n)| if next { n.clone() } else { c.clone() })
+            })
+        }
+    };
+    let (checked, next) = (time_of(false), time_of(true));
     let open_report = {
         let (p, e) = (project.clone(), environment.clone());
         move |_| {
@@ -220,12 +261,16 @@ fn Row(row: EnvRow) -> impl IntoView {
             })
         }
     };
-    let when = move |t: Option<String>| {
-        t.map(|t| {
-            let title = absolute(&t);
-            view! { <span title=title>{move || relative(&t, state.now.get())}</span> }.into_any()
-        })
-        .unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())
+    // A time cell: its text and title follow the time (the row is kept when only that moves).
+    let when = move |t: Box<dyn Fn() -> Option<String> + Send + Sync>| {
+        let t = std::sync::Arc::new(t);
+        let (for_title, for_class, for_text) = (t.clone(), t.clone(), t);
+        view! {
+            <span title=move || for_title().map(|t| absolute(&t)).unwrap_or_default()
+                class=move || if for_class().is_none() { "muted" } else { "" }>
+                {move || for_text().map_or_else(|| "—".to_string(), |t| relative(&t, state.now.get()))}
+            </span>
+        }
     };
     view! {
         <tr data-testid="env-row" data-project=project.clone() data-environment=environment.clone()>
@@ -247,8 +292,8 @@ fn Row(row: EnvRow) -> impl IntoView {
             <td data-testid="ci" title=row.ci_url.clone().unwrap_or_default()>
                 {ci_label(row.ci_status.as_deref(), row.ci_conclusion.as_deref())}
             </td>
-            <td data-testid="checked-at">{when(checked)}</td>
-            <td data-testid="next-check-at">{when(next)}</td>
+            <td data-testid="checked-at">{when(Box::new(checked))}</td>
+            <td data-testid="next-check-at">{when(Box::new(next))}</td>
             <td class="actions">
                 <button type="button" data-testid="open-report" on:click=open_report
                     aria-label=format!("Report for {project} / {environment}")>"Report"</button>

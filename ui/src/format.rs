@@ -32,19 +32,28 @@ pub fn format_duration(secs: i64) -> String {
     }
 }
 
-/// `at` relative to `now`: `just now`, `3 min ago`, `in 40 s`. Text that is not a time is
-/// returned unchanged (better shown raw than hidden).
+/// `at` relative to `now`, to the minute: `just now`, `3 min ago`, `in under a minute`,
+/// `in 5 min`. Minutes are what the page's clock ticks by ([`CLOCK_TICK`]), so the text is
+/// never more precise than it stays true. Text that is not a time is returned unchanged
+/// (better shown raw than hidden).
 pub fn relative(at: &str, now: DateTime<Utc>) -> String {
     let Some(t) = parse_time(at) else {
         return at.to_string();
     };
     let secs = (now - t).num_seconds();
     match secs {
-        -4..=4 => "just now".into(),
+        0..60 => "just now".into(),
+        // A moment in the future by clocks a little apart is still now.
+        -4..0 => "just now".into(),
+        -59..-4 => "in under a minute".into(),
         s if s > 0 => format!("{} ago", format_duration(s)),
         s => format!("in {}", format_duration(s)),
     }
 }
+
+/// How often the page's clock ticks: relative times are shown to the minute, so a tick
+/// twice a minute keeps them at most half a minute late, and an open window idle.
+pub const CLOCK_TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// An absolute time for tooltips and the history list: `2026-11-21 10:02:11 UTC`.
 pub fn absolute(at: &str) -> String {
@@ -108,8 +117,11 @@ mod tests {
     fn relative_times_read_past_and_future() {
         let check = |at, expected: &str| assert_eq!(relative(at, now()), expected, "{at}");
         check("2026-11-21T10:00:02Z", "just now");
+        check("2026-11-21T09:59:01Z", "just now");
+        check("2026-11-21T09:59:00Z", "1 min ago");
         check("2026-11-21T09:46:00Z", "14 min ago");
-        check("2026-11-21T10:00:40Z", "in 40 s");
+        check("2026-11-21T10:00:40Z", "in under a minute");
+        check("2026-11-21T10:01:00Z", "in 1 min");
         check("2026-11-21T11:00:00+01:00", "just now");
         check("not a time", "not a time");
     }

@@ -207,6 +207,24 @@ const CONFIG_POLL: Duration = Duration::from_secs(2);
 /// The most often a new dashboard goes to the window and the tray.
 const PUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// The most often the window gets a dashboard in which only times moved (an unchanged check
+/// moves its environment's `checked_at` and `next_check_at`): the page shows them to the
+/// minute, and a window that redraws its rows after every quiet check is never idle.
+const TIMES_EVERY: Duration = Duration::from_secs(30);
+
+/// Whether `a` and `b` differ at most in the times of their environments' checks.
+fn same_but_times(a: &deploywatch_ipc::Dashboard, b: &deploywatch_ipc::Dashboard) -> bool {
+    let untimed = |d: &deploywatch_ipc::Dashboard| {
+        let mut d = d.clone();
+        for row in &mut d.environments {
+            row.checked_at = None;
+            row.next_check_at = None;
+        }
+        d
+    };
+    untimed(a) == untimed(b)
+}
+
 /// Starts the watcher, the config file's watch, and the task that shows every new dashboard
 /// (after each check, pause and resume) to the window and through `show` (the tray).
 pub async fn start<F, Fut>(resident: &Arc<Resident>, show: F)
@@ -231,21 +249,21 @@ where
     let resident = resident.clone();
     tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
-        let push = |d: deploywatch_ipc::Dashboard| {
-            // A copy for the window only when there is one (the tray runs alone all day).
-            if resident.windows.open() {
-                resident.windows.send(Event::Dashboard(d.clone()));
-            }
-            show(d)
-        };
+        let mut window = WindowPushes::default();
         if let Ok(d) = resident.state.dashboard().await {
-            push(d).await;
+            window.offer(&resident.windows, &d);
+            show(d).await;
         }
         let mut last_push = tokio::time::Instant::now();
         loop {
-            match changes.recv().await {
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
+            let deferred = window.deferred_until();
+            tokio::select! {
+                r = changes.recv() => match r {
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                },
+                // A window kept waiting for times gets them.
+                () = sleep_until_or_never(deferred) => {}
             }
             // Checks of a large fleet end one after another: at most one dashboard per
             // PUSH_EVERY, carrying every change since the last (the page re-renders what
@@ -254,11 +272,76 @@ where
             while changes.try_recv().is_ok() {}
             last_push = tokio::time::Instant::now();
             match resident.state.dashboard().await {
-                Ok(d) => push(d).await,
+                Ok(d) => {
+                    window.offer(&resident.windows, &d);
+                    show(d).await;
+                }
                 Err(e) => tracing::warn!("cannot build the dashboard: {e}"),
             }
         }
     });
+}
+
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the window was last sent, so that a dashboard in which only times moved waits up to
+/// [`TIMES_EVERY`] (and goes then, with whatever else changed meanwhile).
+#[derive(Default)]
+struct WindowPushes {
+    sent: Option<(deploywatch_ipc::Dashboard, tokio::time::Instant)>,
+    /// A newer dashboard is being held back.
+    waiting: bool,
+}
+
+impl WindowPushes {
+    fn offer(&mut self, windows: &Windows, d: &deploywatch_ipc::Dashboard) {
+        if self.should_send(windows.open(), d, tokio::time::Instant::now()) {
+            windows.send(Event::Dashboard(d.clone()));
+        }
+    }
+
+    /// Whether `d` goes to the window now (`open`: one is attached), remembering it if so.
+    fn should_send(
+        &mut self,
+        open: bool,
+        d: &deploywatch_ipc::Dashboard,
+        now: tokio::time::Instant,
+    ) -> bool {
+        // A copy for the window only when there is one (the tray runs alone all day); a
+        // window that opens reads the dashboard itself.
+        if !open {
+            self.sent = None;
+            self.waiting = false;
+            return false;
+        }
+        if let Some((sent, at)) = &self.sent
+            && same_but_times(sent, d)
+        {
+            if sent == d {
+                self.waiting = false;
+                return false;
+            }
+            if now < *at + TIMES_EVERY {
+                self.waiting = true;
+                return false;
+            }
+        }
+        self.sent = Some((d.clone(), now));
+        self.waiting = false;
+        true
+    }
+
+    fn deferred_until(&self) -> Option<tokio::time::Instant> {
+        match (&self.sent, self.waiting) {
+            (Some((_, at)), true) => Some(*at + TIMES_EVERY),
+            _ => None,
+        }
+    }
 }
 
 fn json<T: Serialize>(v: T) -> Result<serde_json::Value, AppError> {
@@ -282,5 +365,59 @@ impl Handler for Resident {
 
     fn gone(&self, peer: &Peer) {
         self.windows.gone(peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploywatch_ipc::{Dashboard, EnvRow};
+
+    fn dashboard(verdict: &str, checked_at: &str) -> Dashboard {
+        let mut d: Dashboard = serde_json::from_value(serde_json::json!({
+            "overall": "live", "paused_until": null, "empty": false, "demo": false,
+            "environments": []
+        }))
+        .expect("a dashboard");
+        d.environments.push(EnvRow {
+            project: "shop".into(),
+            environment: "production".into(),
+            repo: "acme/shop".into(),
+            commit_url_base: "https://github.com/acme/shop/commit/".into(),
+            verdict: Some(verdict.into()),
+            expected_sha: None,
+            live_sha: None,
+            ci_status: None,
+            ci_conclusion: None,
+            ci_url: None,
+            checked_at: Some(checked_at.into()),
+            next_check_at: Some(checked_at.into()),
+            hint: None,
+            incident_open: false,
+        });
+        d
+    }
+
+    #[test]
+    fn the_window_gets_changes_at_once_and_moved_times_twice_a_minute() {
+        let t0 = tokio::time::Instant::now();
+        let mut w = WindowPushes::default();
+        assert!(!w.should_send(false, &dashboard("live", "10:00"), t0), "no window");
+        assert!(w.should_send(true, &dashboard("live", "10:00"), t0), "the first");
+        assert!(!w.should_send(true, &dashboard("live", "10:00"), t0), "nothing new");
+        assert_eq!(w.deferred_until(), None);
+        // A quiet check: only its times moved. Held back, and due at TIMES_EVERY.
+        let s1 = t0 + Duration::from_secs(10);
+        assert!(!w.should_send(true, &dashboard("live", "10:10"), s1));
+        assert_eq!(w.deferred_until(), Some(t0 + TIMES_EVERY));
+        // A verdict that changed goes at once, times and all.
+        assert!(w.should_send(true, &dashboard("phantom", "10:20"), s1));
+        assert_eq!(w.deferred_until(), None);
+        // Times alone again: sent once TIMES_EVERY has passed since the last.
+        let s2 = s1 + TIMES_EVERY;
+        assert!(w.should_send(true, &dashboard("phantom", "10:50"), s2));
+        // A window that closed and another that opened start afresh.
+        assert!(!w.should_send(false, &dashboard("phantom", "10:55"), s2));
+        assert!(w.should_send(true, &dashboard("phantom", "10:56"), s2));
     }
 }

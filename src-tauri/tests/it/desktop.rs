@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection as _;
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask, MapState,
+    AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask, ImageFormat, MapState,
 };
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
@@ -337,6 +337,27 @@ impl Display {
         }
     }
 
+    /// What `window` shows now: its pixels as the X server has them (Xvfb keeps every
+    /// window's contents in its framebuffer), or `None` if it is gone or not viewable.
+    pub fn pixels(&self, window: u32) -> Option<Vec<u8>> {
+        let geometry = self.conn.get_geometry(window).ok()?.reply().ok()?;
+        let image = self
+            .conn
+            .get_image(
+                ImageFormat::Z_PIXMAP,
+                window,
+                0,
+                0,
+                geometry.width,
+                geometry.height,
+                !0,
+            )
+            .ok()?
+            .reply()
+            .ok()?;
+        Some(image.data)
+    }
+
     /// Asks `window` to close the way a window manager does when × is clicked: a
     /// `WM_PROTOCOLS` client message carrying `WM_DELETE_WINDOW`.
     pub fn close(&self, window: u32) {
@@ -466,8 +487,13 @@ pub fn alive(pid: u32) -> bool {
 /// Resident memory of `pid` and each descendant: (command, RSS kB, PSS kB), from
 /// `/proc/<pid>/smaps_rollup`.
 pub fn memory_by_process(pid: u32) -> Vec<(String, u64, u64)> {
+    memory_of(&tree(pid))
+}
+
+/// Resident memory of each of `procs` (pid, command): (command, RSS kB, PSS kB).
+pub fn memory_of(procs: &[(u32, String)]) -> Vec<(String, u64, u64)> {
     let mut out = Vec::new();
-    for (p, comm) in tree(pid) {
+    for (p, comm) in procs.iter().cloned() {
         let Ok(text) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
             continue;
         };
