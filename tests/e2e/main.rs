@@ -10,6 +10,7 @@ mod harness;
 mod infra;
 mod reports;
 
+mod actions;
 mod auth;
 mod budget;
 mod calm;

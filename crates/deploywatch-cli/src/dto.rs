@@ -34,6 +34,16 @@ pub struct CheckJson {
     pub detail: String,
 }
 
+impl From<&deploywatch_core::Check> for CheckJson {
+    fn from(c: &deploywatch_core::Check) -> CheckJson {
+        CheckJson {
+            name: c.name.clone(),
+            ok: c.ok,
+            detail: c.detail.clone(),
+        }
+    }
+}
+
 impl From<&Report> for ReportJson {
     fn from(r: &Report) -> ReportJson {
         ReportJson {
@@ -48,15 +58,7 @@ impl From<&Report> for ReportJson {
                 url: c.url.clone(),
                 completed_at: c.completed_at.map(rfc3339),
             }),
-            checks: r
-                .checks
-                .iter()
-                .map(|c| CheckJson {
-                    name: c.name.clone(),
-                    ok: c.ok,
-                    detail: c.detail.clone(),
-                })
-                .collect(),
+            checks: r.checks.iter().map(CheckJson::from).collect(),
             warnings: r.warnings.clone(),
             hint: r.hint.clone(),
         }
@@ -76,6 +78,10 @@ pub struct StatusJson {
     pub next_check_at: Option<String>,
     pub incident_open: bool,
     pub hint: Option<String>,
+    /// The last check's evidence, as `verify --json` prints it (an extension of SPEC §6;
+    /// empty when never checked). While an incident is open it includes the check `action`
+    /// when an incident action ran for it.
+    pub checks: Vec<CheckJson>,
 }
 
 impl StatusJson {
@@ -90,6 +96,7 @@ impl StatusJson {
             next_check_at: s.next_check_at.map(rfc3339),
             incident_open: s.incident.open.is_some(),
             hint: Some(s.report.hint.clone()),
+            checks: s.report.checks.iter().map(CheckJson::from).collect(),
         }
     }
 
@@ -104,6 +111,7 @@ impl StatusJson {
             next_check_at: None,
             incident_open: false,
             hint: None,
+            checks: Vec::new(),
         }
     }
 }

@@ -420,6 +420,21 @@ pub async fn run_watcher(
                     style.bold(if active { "⚠" } else { "✓" }),
                     condition.message
                 ),
+                Ok(WatchEvent::Action { run }) => println!(
+                    "{} {} {}/{}: {}{}",
+                    style.dim(&Utc::now().format("%H:%M:%S").to_string()),
+                    style.bold(if run.outcome.succeeded() {
+                        "⚙"
+                    } else {
+                        "✗"
+                    }),
+                    run.project,
+                    run.environment,
+                    run.summary(),
+                    deploywatch_engine::action::last_line(&run.output)
+                        .map(|l| format!("\n           {}", style.dim(&l)))
+                        .unwrap_or_default()
+                ),
                 Ok(WatchEvent::Paused { .. }) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

@@ -4,7 +4,9 @@
 //! ```text
 //! [github]          api_url (default "https://api.github.com"), client_id (optional)
 //! [defaults]        grace, ci_timeout, fast_interval, idle_interval, timeout, confirm,
-//!                   each_address (false: probe every address behind the build-info host)
+//!                   each_address (false: probe every address behind the build-info host),
+//!                   on_open / on_cause / on_resolve (commands: arrays of words, no shell),
+//!                   action_timeout ("2m", at most 1h), recheck_after_action (true)
 //! [notifications]   desktop (default true), webhook (optional http/https URL)
 //! [[project]]       name*, repo* ("owner/name"), branch ("main"), workflows ([]), image
 //! [[project.environment]]
@@ -38,9 +40,10 @@ use std::path::Path;
 
 pub use error::{ConfigError, ErrorKind};
 pub use model::{
-    Config, DEFAULT_API_URL, DEFAULT_BRANCH, DEFAULT_MAX_CHECKS_PER_HOST,
-    DEFAULT_MAX_CONCURRENT_CHECKS, Environment, Follows, GithubConfig, Limits, MAX_LIMIT,
-    MAX_REPLICAS, Notifications, Project, RepoRef, Settings, expand_image,
+    Actions, Config, DEFAULT_ACTION_TIMEOUT, DEFAULT_API_URL, DEFAULT_BRANCH,
+    DEFAULT_MAX_CHECKS_PER_HOST, DEFAULT_MAX_CONCURRENT_CHECKS, Environment, Follows, GithubConfig,
+    Limits, MAX_ACTION_TIMEOUT, MAX_LIMIT, MAX_REPLICAS, Notifications, Project, RepoRef, Settings,
+    expand_image,
 };
 pub use paths::{CONFIG_ENV, DB_ENV, config_path, db_path};
 pub use write::{save, to_toml, write_atomic};

@@ -29,6 +29,8 @@ pub struct Config {
     /// The `[defaults]` table as written (merged over the built-in defaults). Kept so that
     /// [`crate::to_toml`] can write overrides only where an environment differs.
     pub defaults: Settings,
+    /// The incident actions of `[defaults]`, kept for the same reason.
+    pub default_actions: Actions,
     pub projects: Vec<Project>,
 }
 
@@ -67,6 +69,7 @@ impl Config {
             },
             limits: Limits::default(),
             defaults,
+            default_actions: Actions::default(),
             projects: vec![Project {
                 name: name(project, host)?,
                 repo: RepoRef {
@@ -87,6 +90,7 @@ impl Config {
                     replicas: 1,
                     follows: Follows::Branch,
                     settings: defaults,
+                    actions: Actions::default(),
                 }],
             }],
         })
@@ -265,6 +269,9 @@ pub struct Environment {
     pub follows: Follows,
     /// `[defaults]` merged with this environment's own overrides.
     pub settings: Settings,
+    /// The commands run on this environment's incident events (`[defaults]` merged with its
+    /// own keys).
+    pub actions: Actions,
 }
 
 /// Which SHA an environment should run.
@@ -327,6 +334,52 @@ impl Default for Settings {
             confirm: 2,
             each_address: false,
         }
+    }
+}
+
+/// The default of `action_timeout`.
+pub const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+/// The longest `action_timeout` accepted: an action is a repair, not a service.
+pub const MAX_ACTION_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Commands run on this computer when an incident opens, changes cause or resolves (an
+/// extension of SPEC §5): `on_open`, `on_cause`, `on_resolve`, `action_timeout` and
+/// `recheck_after_action`, set in `[defaults]` and overridable per environment (an empty
+/// array there turns an inherited command off).
+///
+/// A command is an array of words run without a shell — the first word is the program (a
+/// bare name is looked up in `PATH`; a relative path is relative to the config file's
+/// directory). What the incident is about reaches it only as environment variables, never in
+/// its words: those values come from the network.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Actions {
+    pub on_open: Vec<String>,
+    pub on_cause: Vec<String>,
+    pub on_resolve: Vec<String>,
+    /// How long a command may run before it is killed (with its process group). Positive, at
+    /// most [`MAX_ACTION_TIMEOUT`].
+    pub timeout: Duration,
+    /// Check the environment again as soon as an `on_open` or `on_cause` command exits 0, so a
+    /// fix that worked resolves the incident at once (default `true`).
+    pub recheck: bool,
+}
+
+impl Default for Actions {
+    fn default() -> Self {
+        Actions {
+            on_open: Vec::new(),
+            on_cause: Vec::new(),
+            on_resolve: Vec::new(),
+            timeout: DEFAULT_ACTION_TIMEOUT,
+            recheck: true,
+        }
+    }
+}
+
+impl Actions {
+    /// Whether any command is set.
+    pub fn any(&self) -> bool {
+        !(self.on_open.is_empty() && self.on_cause.is_empty() && self.on_resolve.is_empty())
     }
 }
 

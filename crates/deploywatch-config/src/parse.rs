@@ -14,8 +14,8 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use crate::error::{ConfigError, ErrorKind};
 use crate::model::{
-    Config, Environment, Follows, GithubConfig, Limits, MAX_LIMIT, MAX_REPLICAS, Notifications,
-    Project, RepoRef, Settings,
+    Actions, Config, Environment, Follows, GithubConfig, Limits, MAX_ACTION_TIMEOUT, MAX_LIMIT,
+    MAX_REPLICAS, Notifications, Project, RepoRef, Settings,
 };
 
 /// Longest duration accepted anywhere. Far beyond any sensible setting, and small enough that
@@ -33,6 +33,11 @@ const SETTINGS_KEYS: &[&str] = &[
     "timeout",
     "confirm",
     "each_address",
+    "on_open",
+    "on_cause",
+    "on_resolve",
+    "action_timeout",
+    "recheck_after_action",
 ];
 const NOTIFICATION_KEYS: &[&str] = &["desktop", "webhook"];
 const PROJECT_KEYS: &[&str] = &[
@@ -60,6 +65,11 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "timeout",
     "confirm",
     "each_address",
+    "on_open",
+    "on_cause",
+    "on_resolve",
+    "action_timeout",
+    "recheck_after_action",
 ];
 
 /// The kinds of table a key can live in; used to say where a misplaced key belongs.
@@ -122,13 +132,16 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         Some(f) => parse_github(&f.table()?)?,
         None => GithubConfig::default(),
     };
-    let defaults = match root.get("defaults") {
+    let (defaults, default_actions) = match root.get("defaults") {
         Some(f) => {
             let t = f.table()?;
             t.check_keys(Scope::Defaults)?;
-            parse_settings(&t, &Settings::default())?
+            (
+                parse_settings(&t, &Settings::default())?,
+                parse_actions(&t, &Actions::default())?,
+            )
         }
-        None => Settings::default(),
+        None => (Settings::default(), Actions::default()),
     };
     let notifications = match root.get("notifications") {
         Some(f) => parse_notifications(&f.table()?)?,
@@ -146,7 +159,7 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, item) in f.tables("[[project]]")?.into_iter().enumerate() {
             let name_at = item.get("name").map_or(item.at, |n| n.at);
-            let project = parse_project(item, &defaults)?;
+            let project = parse_project(item, &defaults, &default_actions)?;
             if let Some(first) = seen.get(&project.name) {
                 let first = doc.locate(*first).0;
                 return Err(doc.error(
@@ -169,6 +182,7 @@ pub(crate) fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
         notifications,
         limits,
         defaults,
+        default_actions,
         projects,
     })
 }
@@ -255,7 +269,40 @@ fn parse_settings(t: &Table, base: &Settings) -> Result<Settings, ConfigError> {
     Ok(s)
 }
 
-fn parse_project(t: Table, defaults: &Settings) -> Result<Project, ConfigError> {
+/// Reads the incident-action keys present in `t` over `base`, as [`parse_settings`] does.
+fn parse_actions(t: &Table, base: &Actions) -> Result<Actions, ConfigError> {
+    let mut a = base.clone();
+    for (key, slot) in [
+        ("on_open", &mut a.on_open),
+        ("on_cause", &mut a.on_cause),
+        ("on_resolve", &mut a.on_resolve),
+    ] {
+        if let Some(f) = t.get(key) {
+            *slot = f.command()?;
+        }
+    }
+    if let Some(f) = t.get("action_timeout") {
+        let d = f.duration(false)?;
+        if d > MAX_ACTION_TIMEOUT {
+            return Err(f.error(format!(
+                "action_timeout {} is longer than {}: an action is a repair, not a service",
+                show(d),
+                show(MAX_ACTION_TIMEOUT)
+            )));
+        }
+        a.timeout = d;
+    }
+    if let Some(f) = t.get("recheck_after_action") {
+        a.recheck = f.bool()?;
+    }
+    Ok(a)
+}
+
+fn parse_project(
+    t: Table,
+    defaults: &Settings,
+    default_actions: &Actions,
+) -> Result<Project, ConfigError> {
     // The name first, so that every later error can say which project it is about.
     let context = peek_name(&t).map(|p| format!("project {p:?}"));
     let t = t.with_context(context);
@@ -282,7 +329,7 @@ fn parse_project(t: Table, defaults: &Settings) -> Result<Project, ConfigError> 
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, item) in f.tables("[[project.environment]]")?.into_iter().enumerate() {
             let name_at = item.get("name").map_or(item.at, |n| n.at);
-            let env = parse_environment(item, &name, defaults)?;
+            let env = parse_environment(item, &name, defaults, default_actions)?;
             if let Some(first) = seen.get(&env.name) {
                 let first = t.doc.locate(*first).0;
                 return Err(t.doc.error(
@@ -314,6 +361,7 @@ fn parse_environment(
     t: Table,
     project: &str,
     defaults: &Settings,
+    default_actions: &Actions,
 ) -> Result<Environment, ConfigError> {
     let context = match peek_name(&t) {
         Some(env) => format!("project {project:?}, environment {env:?}"),
@@ -369,6 +417,7 @@ fn parse_environment(
         None => Follows::Branch,
     };
     let settings = parse_settings(&t, defaults)?;
+    let actions = parse_actions(&t, default_actions)?;
     Ok(Environment {
         name,
         build_info_url,
@@ -380,6 +429,7 @@ fn parse_environment(
         replicas,
         follows,
         settings,
+        actions,
     })
 }
 
@@ -828,6 +878,43 @@ impl<'a, 'i> Field<'a, 'i> {
                 context: self.context.clone(),
             })
             .collect())
+    }
+
+    /// A command: an array of words, the first the program, run without a shell. An empty
+    /// array is no command (it turns an inherited one off).
+    fn command(&self) -> Result<Vec<String>, ConfigError> {
+        const HOW: &str = "write the command as an array of words, e.g. [\"systemctl\", \"--user\", \
+                           \"restart\", \"shop\"]; it runs without a shell (for shell syntax write \
+                           [\"sh\", \"-c\", \"...\"])";
+        let DeValue::Array(_) = self.value.get_ref() else {
+            return Err(self.error(format!(
+                "expected an array of words, found {}: {HOW}",
+                type_name(self.value.get_ref())
+            )));
+        };
+        let mut words = Vec::new();
+        for (i, w) in self.array()?.into_iter().enumerate() {
+            let word = w.str()?;
+            if word.contains('\0') {
+                return Err(w.error("a command word may not contain a NUL character"));
+            }
+            if i == 0 {
+                if word.trim().is_empty() {
+                    return Err(w.error("the program (the first word) must not be empty"));
+                }
+                if word.trim() != word {
+                    return Err(w.error(format!(
+                        "the program {word:?} has leading or trailing whitespace"
+                    )));
+                }
+                // "docker compose up" as one word: a program of that name does not exist.
+                if word.contains(char::is_whitespace) && !word.contains(['/', '\\']) {
+                    return Err(w.error(format!("the program {word:?} contains a space: {HOW}")));
+                }
+            }
+            words.push(word.to_owned());
+        }
+        Ok(words)
     }
 
     fn table(&self) -> Result<Table<'a, 'i>, ConfigError> {

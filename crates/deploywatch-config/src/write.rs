@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{ConfigError, ErrorKind};
-use crate::model::{Config, DEFAULT_BRANCH, Environment, Follows, Project, Settings};
+use crate::model::{Actions, Config, DEFAULT_BRANCH, Environment, Follows, Project, Settings};
 use crate::parse::show;
 
 /// Renders `config` as TOML that [`crate::parse`] reads back to an equal [`Config`] (except
@@ -31,7 +31,10 @@ fn render(config: &Config) -> Result<String, toml::ser::Error> {
             api_url: &config.github.api_url,
             client_id: config.github.client_id.as_deref(),
         },
-        defaults: SettingsDto::all(&config.defaults),
+        defaults: DefaultsDto {
+            settings: SettingsDto::all(&config.defaults),
+            actions: ActionsDto::overrides(&config.default_actions, &Actions::default()),
+        },
         notifications: NotificationsDto {
             desktop: config.notifications.desktop,
             webhook: config.notifications.webhook.as_deref(),
@@ -43,7 +46,7 @@ fn render(config: &Config) -> Result<String, toml::ser::Error> {
         project: config
             .projects
             .iter()
-            .map(|p| ProjectDto::new(p, &config.defaults))
+            .map(|p| ProjectDto::new(p, config))
             .collect(),
     };
     toml::to_string(&file)
@@ -141,13 +144,50 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[derive(Serialize)]
 struct FileDto<'a> {
     github: GithubDto<'a>,
-    defaults: SettingsDto,
+    defaults: DefaultsDto<'a>,
     notifications: NotificationsDto<'a>,
     /// Written only when it differs from the defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
     limits: Option<LimitsDto>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     project: Vec<ProjectDto<'a>>,
+}
+
+#[derive(Serialize)]
+struct DefaultsDto<'a> {
+    #[serde(flatten)]
+    settings: SettingsDto,
+    #[serde(flatten)]
+    actions: ActionsDto<'a>,
+}
+
+/// The incident actions that differ from `base` (an empty command where `base` has one turns
+/// it off, so it is written as `[]`).
+#[derive(Serialize)]
+struct ActionsDto<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_open: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_cause: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_resolve: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recheck_after_action: Option<bool>,
+}
+
+impl<'a> ActionsDto<'a> {
+    fn overrides(a: &'a Actions, base: &Actions) -> Self {
+        let differ = |a: &'a Vec<String>, b: &Vec<String>| (a != b).then_some(a.as_slice());
+        ActionsDto {
+            on_open: differ(&a.on_open, &base.on_open),
+            on_cause: differ(&a.on_cause, &base.on_cause),
+            on_resolve: differ(&a.on_resolve, &base.on_resolve),
+            action_timeout: (a.timeout != base.timeout).then(|| show(a.timeout)),
+            recheck_after_action: (a.recheck != base.recheck).then_some(a.recheck),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -232,7 +272,7 @@ struct ProjectDto<'a> {
 }
 
 impl<'a> ProjectDto<'a> {
-    fn new(p: &'a Project, defaults: &Settings) -> Self {
+    fn new(p: &'a Project, config: &Config) -> Self {
         ProjectDto {
             name: &p.name,
             repo: p.repo.to_string(),
@@ -242,7 +282,7 @@ impl<'a> ProjectDto<'a> {
             environment: p
                 .environments
                 .iter()
-                .map(|e| EnvironmentDto::new(e, defaults))
+                .map(|e| EnvironmentDto::new(e, config))
                 .collect(),
         }
     }
@@ -268,10 +308,12 @@ struct EnvironmentDto<'a> {
     follows: Option<&'static str>,
     #[serde(flatten)]
     settings: SettingsDto,
+    #[serde(flatten)]
+    actions: ActionsDto<'a>,
 }
 
 impl<'a> EnvironmentDto<'a> {
-    fn new(e: &'a Environment, defaults: &Settings) -> Self {
+    fn new(e: &'a Environment, config: &Config) -> Self {
         EnvironmentDto {
             name: &e.name,
             build_info_url: &e.build_info_url,
@@ -282,7 +324,8 @@ impl<'a> EnvironmentDto<'a> {
             expect_environment: e.expect_environment.as_deref(),
             replicas: (e.replicas != 1).then_some(e.replicas),
             follows: (e.follows != Follows::Branch).then_some(e.follows.as_str()),
-            settings: SettingsDto::overrides(&e.settings, defaults),
+            settings: SettingsDto::overrides(&e.settings, &config.defaults),
+            actions: ActionsDto::overrides(&e.actions, &config.default_actions),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! It knows nothing of a GUI or of output formats: the CLI and the desktop app are shells over
 //! [`Engine`], [`verify`] and [`Watcher`].
 
+pub mod action;
 mod budget;
 mod calm;
 mod check;

@@ -16,8 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deploywatch_config::Follows;
 use deploywatch_core::{Backoff, IncidentEvent, IncidentState, Report, Sha};
-use deploywatch_store::{NotificationKey, NotificationKind, StoreError};
-use tokio::sync::{broadcast, mpsc};
+use deploywatch_store::{ActionEvent, ActionRun, NotificationKey, NotificationKind, StoreError};
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::time::Instant;
 
 use crate::check::Engine;
@@ -61,6 +61,21 @@ pub enum WatchEvent {
         condition: Condition,
         active: bool,
     },
+    /// An incident action (`on_open`, `on_cause`, `on_resolve`) finished; it is recorded.
+    Action {
+        run: ActionRun,
+    },
+}
+
+/// At most this many incident actions run at once, over the whole fleet; more wait their turn
+/// (one environment's run one after another, in event order).
+pub const MAX_ACTIONS_AT_ONCE: usize = 4;
+
+/// An action run that finished, for the watcher loop: the environment's index and the run.
+struct ActionDone {
+    env: usize,
+    run: ActionRun,
+    recheck: bool,
 }
 
 /// How long a notice waits for others of its kind (same host, event and verdict) before it is
@@ -89,6 +104,11 @@ struct EnvSlot {
     last: Option<Last>,
     /// Whether its disk is running out, and whether that was announced (see `crate::disk`).
     disk: crate::disk::DiskWatch,
+    /// Held by the environment's running action: its next one waits (events stay in order).
+    action_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The open incident's latest action, shown in each of its reports (and in the one that
+    /// resolves it) as the check `action`.
+    action_check: Option<deploywatch_core::Check>,
 }
 
 pub(crate) struct RepoSlot {
@@ -119,6 +139,12 @@ pub struct Watcher {
     notifier: Notifier,
     commands: mpsc::Receiver<Command>,
     pub(crate) events: broadcast::Sender<WatchEvent>,
+    /// Incident actions: the fleet-wide bound, and where finished runs come back.
+    action_slots: Arc<Semaphore>,
+    actions_done: (
+        mpsc::UnboundedSender<ActionDone>,
+        mpsc::UnboundedReceiver<ActionDone>,
+    ),
 }
 
 impl Watcher {
@@ -138,6 +164,8 @@ impl Watcher {
                 notifier,
                 commands: rx,
                 events: events.clone(),
+                action_slots: Arc::new(Semaphore::new(MAX_ACTIONS_AT_ONCE)),
+                actions_done: mpsc::unbounded_channel(),
             },
             tx,
             events,
@@ -207,6 +235,8 @@ impl Watcher {
                     incident,
                     last: stored.map(|s| Last::of(&s.report)),
                     disk: crate::disk::DiskWatch::restore(&engine, &p.name, &e.name),
+                    action_lock: Arc::default(),
+                    action_check: None,
                 });
             }
         }
@@ -259,6 +289,20 @@ impl Watcher {
                         continue;
                     }
                 },
+                Some(done) = self.actions_done.1.recv() => {
+                    let slot = &mut envs[done.env];
+                    let open = slot.incident.open.is_some();
+                    if open || done.run.event == ActionEvent::Resolve {
+                        slot.action_check = Some(crate::action::check_of(&done.run));
+                    }
+                    if done.recheck && open && done.run.outcome.succeeded() {
+                        // The fix may have worked: look now, not on the backoff.
+                        slot.backoff.reset();
+                        slot.due = Instant::now();
+                    }
+                    let _ = self.events.send(WatchEvent::Action { run: done.run });
+                    continue;
+                }
                 _ = tokio::time::sleep_until(wake) => {}
             }
             if let Some(p) = paused_until {
@@ -358,7 +402,7 @@ impl Watcher {
                 answered = true;
                 let slot = &mut envs[due_envs[i]];
                 let taken = self
-                    .take(slot, report, finished, repos_ref, &mut pending)
+                    .take(slot, due_envs[i], report, finished, repos_ref, &mut pending)
                     .await;
                 if taken {
                     busy_projects.push(slot.project);
@@ -391,7 +435,7 @@ impl Watcher {
                     continue;
                 }
                 if self
-                    .take(slot, report, finished, repos_ref, &mut pending)
+                    .take(slot, i, report, finished, repos_ref, &mut pending)
                     .await
                 {
                     busy_projects.push(slot.project);
@@ -426,6 +470,7 @@ impl Watcher {
     async fn take(
         &self,
         slot: &mut EnvSlot,
+        env_index: usize,
         report: Report,
         finished: Instant,
         repos: &[RepoSlot],
@@ -466,10 +511,33 @@ impl Watcher {
                 settings.confirm,
             )
         };
+        let mut report = report;
+        if matches!(event, Some(IncidentEvent::Opened { .. })) {
+            // A new incident: an earlier one's action says nothing about it.
+            slot.action_check = None;
+        }
+        if let Some(check) = &slot.action_check {
+            // Evidence of the open incident (and of the check that resolves it).
+            report.checks.push(check.clone());
+            if slot.incident.open.is_none() {
+                slot.action_check = None;
+            }
+        }
         engine.record(&report, changed, &slot.incident, Some(next_at));
+        let incident_before = slot.incident_id;
         if let Some(event) = event
-            && let Some(notice) = self.announce(slot, &event, &report, incident_sha).await
+            && let Some(notice) = self
+                .announce(slot, &event, &report, incident_sha.clone())
+                .await
         {
+            self.start_action(
+                slot,
+                env_index,
+                &event,
+                &report,
+                incident_sha,
+                incident_before,
+            );
             pending.push(Pending {
                 notice,
                 host: crate::limit::host_name(
@@ -593,6 +661,105 @@ impl Watcher {
             engine.finish_poll(&projects[slot.project], snap, slot.snapshot.as_ref());
         }
         polled
+    }
+
+    /// Starts the environment's command for an announced incident event, if the config has
+    /// one: in a task of its own (checks go on meanwhile), after the environment's previous
+    /// run and within [`MAX_ACTIONS_AT_ONCE`]. The run is recorded by the task, so a watcher
+    /// restarted by a config edit meanwhile loses nothing; the loop hears of it to re-check.
+    fn start_action(
+        &self,
+        slot: &EnvSlot,
+        env_index: usize,
+        event: &IncidentEvent,
+        report: &Report,
+        incident_sha: Option<Sha>,
+        incident_before: Option<i64>,
+    ) {
+        let project = &self.engine.config.projects[slot.project];
+        let env = &project.environments[slot.env];
+        let actions = &env.actions;
+        let (kind, command, verdict, previous, expected, incident_id) = match event {
+            IncidentEvent::Opened { verdict } => (
+                ActionEvent::Open,
+                &actions.on_open,
+                *verdict,
+                None,
+                report.expected_sha.clone(),
+                slot.incident_id,
+            ),
+            IncidentEvent::CauseChanged { from, to } => (
+                ActionEvent::Cause,
+                &actions.on_cause,
+                *to,
+                Some(*from),
+                report.expected_sha.clone(),
+                slot.incident_id,
+            ),
+            IncidentEvent::Resolved { last } => (
+                ActionEvent::Resolve,
+                &actions.on_resolve,
+                *last,
+                None,
+                incident_sha.or_else(|| report.expected_sha.clone()),
+                incident_before,
+            ),
+        };
+        if command.is_empty() {
+            return;
+        }
+        let request = crate::action::ActionRequest {
+            event: kind,
+            command: command.clone(),
+            timeout: actions.timeout,
+            report: report.clone(),
+            verdict,
+            previous,
+            expected_sha: expected,
+            incident_id,
+            repo: project.repo.to_string(),
+            build_info_url: env.build_info_url.clone(),
+            config_path: self.engine.config.source.clone(),
+        };
+        let recheck = actions.recheck && kind != ActionEvent::Resolve;
+        let (engine, lock, slots) = (
+            self.engine.clone(),
+            slot.action_lock.clone(),
+            self.action_slots.clone(),
+        );
+        let done = self.actions_done.0.clone();
+        tracing::info!(
+            "{}/{}: running {} {:?}",
+            report.project,
+            report.environment,
+            kind.key(),
+            request.command
+        );
+        tokio::spawn(async move {
+            let _turn = lock.lock().await;
+            let Ok(_slot) = slots.acquire().await else {
+                return;
+            };
+            let mut run = crate::action::run(&request).await;
+            let (p, e) = (&run.project, &run.environment);
+            if run.outcome.succeeded() {
+                tracing::info!("{p}/{e}: {}", run.summary());
+            } else {
+                tracing::warn!("{p}/{e}: {}", run.summary());
+            }
+            match engine.with_store(|s| s.record_action_run(&run)) {
+                Some(Ok(id)) => run.id = Some(id),
+                Some(Err(err)) => {
+                    tracing::warn!("could not record the action run of {p}/{e}: {err}")
+                }
+                None => {}
+            }
+            let _ = done.send(ActionDone {
+                env: env_index,
+                run,
+                recheck,
+            });
+        });
     }
 
     /// Records an incident event and sends its notice, at most once per (project,

@@ -93,6 +93,9 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         each_address: previous.is_some_and(|c| c.defaults.each_address),
     };
     let old_defaults = previous.map(|c| c.defaults).unwrap_or_default();
+    let default_actions = previous
+        .map(|c| c.default_actions.clone())
+        .unwrap_or_default();
     let mut projects = Vec::new();
     for p in &form.projects {
         let (owner, name) = p
@@ -124,6 +127,9 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 Some(old) => keep_overrides(&old.settings, &old_defaults, &defaults),
                 None => defaults,
             };
+            // Not on the form per environment: kept as the file had them (a new environment
+            // takes `[defaults]`).
+            let actions = old.map_or_else(|| default_actions.clone(), |o| o.actions.clone());
             environments.push(Environment {
                 name: e.name.trim().to_string(),
                 build_info_url: e.build_info_url.trim().to_string(),
@@ -135,6 +141,7 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 replicas: e.replicas.max(1),
                 follows,
                 settings,
+                actions,
             });
         }
         projects.push(Project {
@@ -173,6 +180,7 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         // Not on the form: kept as the file had it.
         limits: previous.map(|c| c.limits).unwrap_or_default(),
         defaults,
+        default_actions,
         projects,
     };
     Ok(deploywatch_config::to_toml(&config))

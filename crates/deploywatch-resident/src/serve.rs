@@ -402,9 +402,18 @@ mod tests {
     fn the_window_gets_changes_at_once_and_moved_times_twice_a_minute() {
         let t0 = tokio::time::Instant::now();
         let mut w = WindowPushes::default();
-        assert!(!w.should_send(false, &dashboard("live", "10:00"), t0), "no window");
-        assert!(w.should_send(true, &dashboard("live", "10:00"), t0), "the first");
-        assert!(!w.should_send(true, &dashboard("live", "10:00"), t0), "nothing new");
+        assert!(
+            !w.should_send(false, &dashboard("live", "10:00"), t0),
+            "no window"
+        );
+        assert!(
+            w.should_send(true, &dashboard("live", "10:00"), t0),
+            "the first"
+        );
+        assert!(
+            !w.should_send(true, &dashboard("live", "10:00"), t0),
+            "nothing new"
+        );
         assert_eq!(w.deferred_until(), None);
         // A quiet check: only its times moved. Held back, and due at TIMES_EVERY.
         let s1 = t0 + Duration::from_secs(10);

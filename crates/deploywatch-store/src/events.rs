@@ -28,10 +28,12 @@ pub enum HistoryKind {
     IncidentOpened,
     IncidentCauseChanged,
     IncidentResolved,
+    /// A command from the config ran for an incident event (see [`crate::ActionRun`]).
+    ActionRan,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 7] = [
+    pub const ALL: [HistoryKind; 8] = [
         HistoryKind::Push,
         HistoryKind::CiRun,
         HistoryKind::LiveChanged,
@@ -39,6 +41,7 @@ impl HistoryKind {
         HistoryKind::IncidentOpened,
         HistoryKind::IncidentCauseChanged,
         HistoryKind::IncidentResolved,
+        HistoryKind::ActionRan,
     ];
 
     /// The stable name used in JSON and the database.
@@ -51,6 +54,7 @@ impl HistoryKind {
             HistoryKind::IncidentOpened => "incident_opened",
             HistoryKind::IncidentCauseChanged => "incident_cause_changed",
             HistoryKind::IncidentResolved => "incident_resolved",
+            HistoryKind::ActionRan => "action_ran",
         }
     }
 

@@ -11,6 +11,7 @@
 //! Times are stored as integer milliseconds since the Unix epoch (UTC); sub-millisecond
 //! precision is dropped, except inside stored report JSON.
 
+mod action;
 mod ci;
 mod disk;
 mod error;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use action::{ActionEvent, ActionOutcome, ActionRun};
 pub use disk::DiskCondition;
 pub use error::StoreError;
 pub use events::{HistoryCursor, HistoryEvent, HistoryFilter, HistoryKind};

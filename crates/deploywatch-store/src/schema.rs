@@ -11,6 +11,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0001_base.sql"),
     include_str!("migrations/0002_lag_and_etags.sql"),
     include_str!("migrations/0003_disk_conditions.sql"),
+    include_str!("migrations/0004_action_runs.sql"),
 ];
 
 /// The schema version this code reads and writes.

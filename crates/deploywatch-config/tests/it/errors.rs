@@ -115,7 +115,7 @@ fn unknown_keys_without_a_close_match_list_the_valid_ones() {
     check(
         &in_env("  colour = \"red\""),
         expect![[
-            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm, each_address (project "shop", environment "staging")"#
+            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm, each_address, on_open, on_cause, on_resolve, action_timeout, recheck_after_action (project "shop", environment "staging")"#
         ]],
     );
 }
@@ -670,5 +670,63 @@ fn limits_are_checked_and_name_file_line_key() {
         expect![
             "config.toml:2:1: defaults.max_concurrent_checks: unknown key `max_concurrent_checks` in [defaults]; it belongs in [limits]"
         ],
+    );
+}
+
+#[test]
+fn incident_actions_are_arrays_of_words_and_errors_name_file_line_key() {
+    check(
+        &in_defaults("on_open = \"docker compose restart web\""),
+        expect![[
+            r#"config.toml:2:1: defaults.on_open: expected an array of words, found a string: write the command as an array of words, e.g. ["systemctl", "--user", "restart", "shop"]; it runs without a shell (for shell syntax write ["sh", "-c", "..."])"#
+        ]],
+    );
+    check(
+        &in_env("on_cause = [\"docker compose\", \"restart\"]"),
+        expect![[
+            r#"config.toml:15:13: project[0].environment[1].on_cause[0]: the program "docker compose" contains a space: write the command as an array of words, e.g. ["systemctl", "--user", "restart", "shop"]; it runs without a shell (for shell syntax write ["sh", "-c", "..."]) (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_env("on_resolve = [\"\", \"x\"]"),
+        expect![[
+            r#"config.toml:15:15: project[0].environment[1].on_resolve[0]: the program (the first word) must not be empty (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_env("on_open = [\"fix\", 3]"),
+        expect![[
+            r#"config.toml:15:19: project[0].environment[1].on_open[1]: expected a string, found an integer (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_defaults("on_open = [\"fix\", \"a\\u0000b\"]"),
+        expect![[
+            r#"config.toml:2:19: defaults.on_open[1]: a command word may not contain a NUL character"#
+        ]],
+    );
+    check(
+        &in_defaults("action_timeout = \"2h\""),
+        expect![[
+            r#"config.toml:2:1: defaults.action_timeout: action_timeout 2h is longer than 1h: an action is a repair, not a service"#
+        ]],
+    );
+    check(
+        &in_defaults("action_timeout = \"0s\""),
+        expect![[
+            r#"config.toml:2:1: defaults.action_timeout: duration "0s" must be greater than zero"#
+        ]],
+    );
+    check(
+        &in_env("recheck_after_action = \"yes\""),
+        expect![[
+            r#"config.toml:15:1: project[0].environment[1].recheck_after_action: expected true or false, found a string (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_project("on_open = [\"fix\"]"),
+        expect![[
+            r#"config.toml:7:1: project[0].on_open: unknown key `on_open` in [[project]]; it belongs in [defaults] or [[project.environment]] (project "shop")"#
+        ]],
     );
 }

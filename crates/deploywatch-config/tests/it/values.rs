@@ -41,6 +41,7 @@ fn the_spec_example_parses_with_every_value() {
         },
         limits: deploywatch_config::Limits::default(),
         defaults,
+        default_actions: deploywatch_config::Actions::default(),
         projects: vec![Project {
             name: "shop".into(),
             repo: RepoRef {
@@ -61,6 +62,7 @@ fn the_spec_example_parses_with_every_value() {
                 replicas: 3,
                 follows: Follows::Branch,
                 settings: defaults,
+                actions: deploywatch_config::Actions::default(),
             }],
         }],
     };
@@ -424,4 +426,58 @@ fn limits_default_parse_and_round_trip() {
     assert_eq!(set.limits.max_checks_per_host, 16);
     let again = crate::parse_str(&deploywatch_config::to_toml(&set)).unwrap();
     assert_eq!(again.limits, set.limits);
+}
+
+#[test]
+fn incident_actions_are_inherited_overridden_turned_off_and_round_trip() {
+    let text = in_defaults(
+        "on_open = [\"./fix.sh\", \"--hard\"]\non_resolve = [\"notify-send\", \"fixed\"]\n\
+         action_timeout = \"30s\"",
+    );
+    // staging turns the inherited resolve command off, runs its own on a cause change and
+    // never re-checks.
+    let text = format!(
+        "{text}on_resolve = []\non_cause = [\"sh\", \"-c\", \"echo \\\"$DEPLOYWATCH_VERDICT\\\"\"]\n\
+         recheck_after_action = false\n"
+    );
+    let config = parse_str(&text).unwrap();
+    let d = &config.default_actions;
+    assert_eq!(d.on_open, ["./fix.sh", "--hard"]);
+    assert!(d.on_cause.is_empty());
+    assert_eq!(d.on_resolve, ["notify-send", "fixed"]);
+    assert_eq!(d.timeout, secs(30));
+    assert!(d.recheck);
+    let [production, staging] = &config.projects[0].environments[..] else {
+        panic!("two environments")
+    };
+    assert_eq!(&production.actions, d);
+    assert_eq!(staging.actions.on_open, ["./fix.sh", "--hard"]);
+    assert_eq!(
+        staging.actions.on_cause,
+        ["sh", "-c", "echo \"$DEPLOYWATCH_VERDICT\""]
+    );
+    assert!(staging.actions.on_resolve.is_empty());
+    assert!(!staging.actions.recheck);
+    assert_eq!(staging.actions.timeout, secs(30));
+    // Written back as written: the defaults once, the environment's differences only.
+    let rendered = to_toml(&config);
+    assert_eq!(rendered.matches("on_open").count(), 1, "{rendered}");
+    assert!(rendered.contains("on_resolve = []"), "{rendered}");
+    let mut again = parse_str(&rendered).unwrap();
+    again.source = config.source.clone();
+    assert_eq!(again, config);
+    // None set: none written, and the built-in defaults.
+    let plain = parse_str(BASE).unwrap();
+    assert!(!plain.projects[0].environments[0].actions.any());
+    assert_eq!(plain.default_actions.timeout, secs(120));
+    let rendered = to_toml(&plain);
+    for key in [
+        "on_open",
+        "on_cause",
+        "on_resolve",
+        "action_timeout",
+        "recheck",
+    ] {
+        assert!(!rendered.contains(key), "{key} in {rendered}");
+    }
 }

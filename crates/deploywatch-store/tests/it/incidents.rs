@@ -153,3 +153,96 @@ fn a_claim_naming_a_missing_incident_is_refused() {
     // The refused claim left nothing behind.
     assert!(store.claim_notification(&k, None, t(0)).unwrap());
 }
+
+#[test]
+fn action_runs_are_kept_with_their_ending_and_appear_in_the_history_of_their_incident() {
+    use deploywatch_store::{ActionEvent, ActionOutcome, ActionRun};
+    let (dir, mut store) = temp_store();
+    let a1 = sha("a1");
+    let id = store
+        .open_incident("shop", "production", Phantom, Some(&a1), t(0))
+        .unwrap();
+    let run = |event, outcome, secs, output: &str| ActionRun {
+        id: None,
+        incident_id: Some(id),
+        project: "shop".into(),
+        environment: "production".into(),
+        event,
+        verdict: Phantom,
+        expected_sha: Some(a1.clone()),
+        command: vec!["./recreate.sh".into(), "--hard".into()],
+        started_at: t(secs),
+        duration: std::time::Duration::from_millis(3_240),
+        outcome,
+        output: output.into(),
+        output_truncated: false,
+    };
+    let outcomes = [
+        (ActionEvent::Open, ActionOutcome::TimedOut, 1, "waiting…\n"),
+        (
+            ActionEvent::Cause,
+            ActionOutcome::NotStarted {
+                error: "No such file or directory (os error 2)".into(),
+            },
+            2,
+            "",
+        ),
+        (
+            ActionEvent::Cause,
+            ActionOutcome::Killed {
+                signal: "SIGSEGV".into(),
+            },
+            3,
+            "",
+        ),
+        (
+            ActionEvent::Open,
+            ActionOutcome::Exited { code: 0 },
+            4,
+            "recreated\n",
+        ),
+    ];
+    for (event, outcome, secs, output) in outcomes.clone() {
+        store
+            .record_action_run(&run(event, outcome, secs, output))
+            .unwrap();
+    }
+    drop(store);
+    // What a restarted process reads back, newest first.
+    let store = deploywatch_store::Store::open(&dir.path().join("dw.db")).unwrap();
+    let runs = store
+        .action_runs(Some("shop"), Some("production"), 10)
+        .unwrap();
+    assert_eq!(runs.len(), 4);
+    for (got, (event, outcome, secs, output)) in runs.iter().zip(outcomes.iter().rev()) {
+        let mut want = run(*event, outcome.clone(), *secs, output);
+        want.id = got.id;
+        assert_eq!(got, &want);
+    }
+    assert!(runs[0].outcome.succeeded() && !runs[1].outcome.succeeded());
+    assert!(
+        store
+            .action_runs(Some("shop"), Some("staging"), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.action_runs(None, None, 2).unwrap().len(), 2);
+    let history = store.history(&HistoryFilter::default()).unwrap();
+    let details: Vec<&str> = history
+        .iter()
+        .filter(|e| e.kind == deploywatch_store::HistoryKind::ActionRan)
+        .map(|e| {
+            assert_eq!(e.incident_id, Some(id));
+            e.detail.as_str()
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "on_open ./recreate.sh exited 0 after 3.2 s",
+            "on_cause ./recreate.sh was killed by SIGSEGV after 3.2 s",
+            "on_cause ./recreate.sh could not start: No such file or directory (os error 2)",
+            "on_open ./recreate.sh timed out after 3.2 s and was killed",
+        ]
+    );
+}
