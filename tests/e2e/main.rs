@@ -27,3 +27,4 @@ mod real_registry;
 mod usage;
 mod verdicts;
 mod wait;
+mod webhooks;

@@ -281,7 +281,7 @@ pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
         if config.notifications.desktop && !no_notify && !desktop {
             eprintln!("deploywatch: no D-Bus session bus: desktop notifications are off");
         }
-        let webhook = config.notifications.webhook.clone();
+        let webhook = deploywatch_engine::Webhook::from_config(&config.notifications);
         let engine = setup::engine(paths, config, true)?;
         let reload = Reload {
             path: path.clone(),

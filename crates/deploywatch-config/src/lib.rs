@@ -7,7 +7,9 @@
 //!                   each_address (false: probe every address behind the build-info host),
 //!                   on_open / on_cause / on_resolve (commands: arrays of words, no shell),
 //!                   action_timeout ("2m", at most 1h), recheck_after_action (true)
-//! [notifications]   desktop (default true), webhook (optional http/https URL)
+//! [notifications]   desktop (default true), webhook (optional http/https URL),
+//!                   webhook_format ("slack" | "json" | "teams" | "discord"),
+//!                   verified_live (false: also announce each deploy verified live)
 //! [[project]]       name*, repo* ("owner/name"), branch ("main"), workflows ([]), image
 //! [[project.environment]]
 //!                   name*, build_info_url*, frontend_url, health_url, sha_pointer | sha_header,
@@ -43,7 +45,7 @@ pub use model::{
     Actions, Config, DEFAULT_ACTION_TIMEOUT, DEFAULT_API_URL, DEFAULT_BRANCH,
     DEFAULT_MAX_CHECKS_PER_HOST, DEFAULT_MAX_CONCURRENT_CHECKS, Environment, Follows, GithubConfig,
     Limits, MAX_ACTION_TIMEOUT, MAX_LIMIT, MAX_REPLICAS, Notifications, Project, RepoRef, Settings,
-    expand_image,
+    WebhookFormat, expand_image,
 };
 pub use paths::{CONFIG_ENV, DB_ENV, config_path, db_path};
 pub use write::{save, to_toml, write_atomic};

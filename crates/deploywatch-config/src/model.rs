@@ -65,7 +65,7 @@ impl Config {
             github: GithubConfig::default(),
             notifications: Notifications {
                 desktop: false,
-                webhook: None,
+                ..Notifications::default()
             },
             limits: Limits::default(),
             defaults,
@@ -127,9 +127,15 @@ impl Default for GithubConfig {
 pub struct Notifications {
     /// Native desktop notifications (default `true`).
     pub desktop: bool,
-    /// An http/https URL that receives Slack-compatible JSON `{"text": ...}` on incident open,
-    /// cause change and resolve.
+    /// An http/https URL that receives each notice (incident open, cause change, resolve; a
+    /// disk running out; a deploy verified live, when on) in `webhook_format`.
     pub webhook: Option<String>,
+    /// `webhook_format` (an extension of SPEC §5): what the webhook is posted (default
+    /// `slack`, SPEC's `{"text": ...}`).
+    pub webhook_format: WebhookFormat,
+    /// `verified_live` (an extension of SPEC §5): also announce each deploy once it is
+    /// verified live, with how long it took (default `false`).
+    pub verified_live: bool,
 }
 
 impl Default for Notifications {
@@ -137,7 +143,47 @@ impl Default for Notifications {
         Notifications {
             desktop: true,
             webhook: None,
+            webhook_format: WebhookFormat::Slack,
+            verified_live: false,
         }
+    }
+}
+
+/// The body a webhook is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum WebhookFormat {
+    /// `{"text": "*summary*\nbody"}`: Slack incoming webhooks, Mattermost, Rocket.Chat, and
+    /// whatever else speaks Slack's format.
+    #[default]
+    Slack,
+    /// The notice and the whole report of each environment it is about, for scripts and
+    /// incident tools.
+    Json,
+    /// An Adaptive Card message, as Microsoft Teams workflow webhooks take it.
+    Teams,
+    /// `{"content": ...}` for a Discord channel webhook, with mentions turned off.
+    Discord,
+}
+
+impl WebhookFormat {
+    pub const ALL: [WebhookFormat; 4] = [
+        WebhookFormat::Slack,
+        WebhookFormat::Json,
+        WebhookFormat::Teams,
+        WebhookFormat::Discord,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Json => "json",
+            WebhookFormat::Teams => "teams",
+            WebhookFormat::Discord => "discord",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WebhookFormat> {
+        WebhookFormat::ALL.into_iter().find(|f| f.as_str() == s)
     }
 }
 

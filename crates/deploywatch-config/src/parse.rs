@@ -39,7 +39,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "action_timeout",
     "recheck_after_action",
 ];
-const NOTIFICATION_KEYS: &[&str] = &["desktop", "webhook"];
+const NOTIFICATION_KEYS: &[&str] = &["desktop", "webhook", "webhook_format", "verified_live"];
 const PROJECT_KEYS: &[&str] = &[
     "name",
     "repo",
@@ -207,6 +207,18 @@ fn parse_notifications(t: &Table) -> Result<Notifications, ConfigError> {
     }
     if let Some(f) = t.get("webhook") {
         n.webhook = Some(f.url()?.to_owned());
+    }
+    if let Some(f) = t.get("webhook_format") {
+        let s = f.str()?;
+        n.webhook_format = crate::model::WebhookFormat::parse(s).ok_or_else(|| {
+            f.error(format!(
+                "invalid webhook_format {s:?}: expected \"slack\", \"json\", \"teams\" or \
+                 \"discord\""
+            ))
+        })?;
+    }
+    if let Some(f) = t.get("verified_live") {
+        n.verified_live = f.bool()?;
     }
     Ok(n)
 }

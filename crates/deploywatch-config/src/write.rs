@@ -38,6 +38,10 @@ fn render(config: &Config) -> Result<String, toml::ser::Error> {
         notifications: NotificationsDto {
             desktop: config.notifications.desktop,
             webhook: config.notifications.webhook.as_deref(),
+            webhook_format: (config.notifications.webhook_format
+                != crate::WebhookFormat::default())
+            .then(|| config.notifications.webhook_format.as_str()),
+            verified_live: config.notifications.verified_live.then_some(true),
         },
         limits: (config.limits != crate::Limits::default()).then_some(LimitsDto {
             max_concurrent_checks: config.limits.max_concurrent_checks,
@@ -208,6 +212,10 @@ struct NotificationsDto<'a> {
     desktop: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_live: Option<bool>,
 }
 
 #[derive(Serialize, Default)]

@@ -83,6 +83,7 @@ impl DiskWatch {
             environment: report.environment.clone(),
             verdict: report.verdict,
             kind,
+            reports: vec![report.clone()],
         };
         match reading(report) {
             Reading::Unseen => None,

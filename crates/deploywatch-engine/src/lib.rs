@@ -20,7 +20,10 @@ mod watch;
 
 pub use check::{CliExpect, Engine, EngineOptions, NO_TOKEN_WARNING, Selection};
 pub use disk::{DISK_LOW_KIND, DISK_RECOVERED_KIND};
-pub use notify::{Notice, Notifier, OpenReportHook};
+pub use notify::{
+    Delivery, DeliveryRecorder, MAX_RETRY_AFTER, Notice, Notifier, OpenReportHook, RETRY_DELAYS,
+    Webhook, webhook_body,
+};
 pub use registry::registry_auth;
 pub use repo::{Head, RepoSnapshot, StaleHead};
 pub use verify::{VerifyOptions, verify};

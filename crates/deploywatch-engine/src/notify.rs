@@ -1,12 +1,17 @@
 //! Telling people: native desktop notifications (`notify-rust`, over D-Bus on Linux) and an
-//! optional Slack-compatible webhook. Failures are logged and never stop the watcher: a
-//! machine without a notification service (`ServiceUnknown`) still watches.
+//! optional webhook (Slack-compatible, generic JSON, Microsoft Teams or Discord), delivered in
+//! order off the watcher's loop and retried with backoff. Failures are logged (and, through
+//! the watcher, recorded) and never stop the watcher: a machine without a notification service
+//! (`ServiceUnknown`) still watches, a dead webhook delays nothing but itself.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use deploywatch_config::WebhookFormat;
 use deploywatch_core::{IncidentEvent, Report, Verdict};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 /// What one announcement says.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -20,8 +25,11 @@ pub struct Notice {
     pub environment: String,
     pub verdict: Verdict,
     /// `open`, `cause` or `resolve` for incidents; `disk_low` or `disk_recovered` for a disk
-    /// (see [`crate::DISK_LOW_KIND`]).
+    /// (see [`crate::DISK_LOW_KIND`]); `live` for a deploy verified live.
     pub kind: &'static str,
+    /// The report of each environment it is about (several for a grouped notice), for the
+    /// JSON webhook.
+    pub reports: Vec<Report>,
 }
 
 impl Notice {
@@ -42,6 +50,37 @@ impl Notice {
             environment: report.environment.clone(),
             verdict: report.verdict,
             kind,
+            reports: vec![report.clone()],
+        }
+    }
+
+    /// "b7c1e2f is live in production, 4 min after the push (CI 2 min)": a deploy verified
+    /// live; `push_to_live` and `push_to_ci` when the store observed them.
+    pub fn verified_live(
+        report: &Report,
+        push_to_live: Option<Duration>,
+        push_to_ci: Option<Duration>,
+    ) -> Notice {
+        let sha = report.live_sha.as_ref().map_or("?", |s| s.short());
+        let mut body = format!("{sha} is live in {}", report.environment);
+        if let Some(lag) = push_to_live {
+            body.push_str(&format!(
+                ", {} after the push",
+                deploywatch_core::human_duration(lag)
+            ));
+            if let Some(ci) = push_to_ci {
+                body.push_str(&format!(" (CI {})", deploywatch_core::human_duration(ci)));
+            }
+        }
+        body.push('.');
+        Notice {
+            summary: format!("Live: {} / {}", report.project, report.environment),
+            body,
+            project: report.project.clone(),
+            environment: report.environment.clone(),
+            verdict: report.verdict,
+            kind: "live",
+            reports: vec![report.clone()],
         }
     }
 
@@ -61,6 +100,10 @@ impl Notice {
         Notice {
             summary,
             body: format!("{}.\n{}", names.join(", "), first.body),
+            reports: std::iter::once(first)
+                .chain(others)
+                .flat_map(|n| n.reports.iter().cloned())
+                .collect(),
             ..first.clone()
         }
     }
@@ -69,17 +112,98 @@ impl Notice {
 /// Called with (project, environment) when someone picks "Open report" on a notification.
 pub type OpenReportHook = Arc<dyn Fn(String, String) + Send + Sync>;
 
+/// Where a webhook goes and in which format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub format: WebhookFormat,
+}
+
+impl Webhook {
+    /// The configured webhook, if any.
+    pub fn from_config(n: &deploywatch_config::Notifications) -> Option<Webhook> {
+        n.webhook.as_ref().map(|url| Webhook {
+            url: url.clone(),
+            format: n.webhook_format,
+        })
+    }
+}
+
+/// How one webhook delivery went, after its retries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub format: WebhookFormat,
+    /// Attempts made (1 when the first one was answered 2xx).
+    pub attempts: u32,
+    pub delivered: bool,
+    /// What each failed attempt got, in order ("503 Service Unavailable", "connection
+    /// refused").
+    pub failures: Vec<String>,
+}
+
+impl Delivery {
+    /// One line for the history: "slack webhook delivered at attempt 3 (503 Service
+    /// Unavailable, 503 Service Unavailable)" or "… not delivered after 5 attempts: …".
+    pub fn summary(&self) -> String {
+        let format = self.format.as_str();
+        let failures = self.failures.join(", ");
+        if self.delivered {
+            format!(
+                "{format} webhook delivered at attempt {} ({failures})",
+                self.attempts
+            )
+        } else {
+            let attempts = match self.attempts {
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            };
+            format!(
+                "{format} webhook not delivered after {attempts} ({failures}); the event is in \
+                 this history"
+            )
+        }
+    }
+}
+
+/// Told of every webhook delivery that needed a retry or failed (the watcher records it).
+pub type DeliveryRecorder = Arc<dyn Fn(&Notice, &Delivery) + Send + Sync>;
+
+/// The waits before each retry of a webhook delivery: 5 attempts over about 1.5 minutes. A
+/// `Retry-After` the receiver sends is honoured instead, up to [`MAX_RETRY_AFTER`].
+pub const RETRY_DELAYS: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(4),
+    Duration::from_secs(16),
+    Duration::from_secs(60),
+];
+/// The longest `Retry-After` waited for.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// Notices waiting for a slow or dead webhook at most; more are dropped (and logged): they
+/// are in the history anyway.
+const QUEUE: usize = 256;
+
 /// Where notices go.
 #[derive(Clone)]
 pub struct Notifier {
     desktop: bool,
-    webhook: Option<String>,
-    http: reqwest::Client,
+    webhook: Option<Arc<Outbox>>,
     open_report: Option<OpenReportHook>,
 }
 
+/// The webhook's queue and its one worker: notices are delivered in order, each with its
+/// retries, off the watcher's loop — a dead webhook delays only other webhook deliveries.
+struct Outbox {
+    webhook: Webhook,
+    http: reqwest::Client,
+    queue: std::sync::OnceLock<mpsc::Sender<Notice>>,
+    /// Notices queued or being delivered, and a wake-up when that reaches zero.
+    pending: AtomicUsize,
+    settled: tokio::sync::Notify,
+    recorder: std::sync::Mutex<Option<DeliveryRecorder>>,
+}
+
 impl Notifier {
-    pub fn new(desktop: bool, webhook: Option<String>) -> Notifier {
+    pub fn new(desktop: bool, webhook: Option<Webhook>) -> Notifier {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(deploywatch_probe::user_agent())
@@ -87,8 +211,16 @@ impl Notifier {
             .unwrap_or_default();
         Notifier {
             desktop,
-            webhook,
-            http,
+            webhook: webhook.map(|webhook| {
+                Arc::new(Outbox {
+                    webhook,
+                    http,
+                    queue: std::sync::OnceLock::new(),
+                    pending: AtomicUsize::new(0),
+                    settled: tokio::sync::Notify::new(),
+                    recorder: std::sync::Mutex::new(None),
+                })
+            }),
             open_report: None,
         }
     }
@@ -102,7 +234,15 @@ impl Notifier {
         self
     }
 
-    /// Sends the notice everywhere configured; returns what failed, in words.
+    /// Tells `recorder` of each webhook delivery that needed a retry or failed.
+    pub fn set_delivery_recorder(&self, recorder: DeliveryRecorder) {
+        if let Some(outbox) = &self.webhook {
+            *outbox.recorder.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder);
+        }
+    }
+
+    /// Shows the desktop notification and queues the webhook delivery (which retries on its
+    /// own, see [`RETRY_DELAYS`]); returns what failed now, in words.
     pub async fn send(&self, notice: &Notice) -> Vec<String> {
         let mut failures = Vec::new();
         if self.desktop {
@@ -115,25 +255,204 @@ impl Notifier {
                 Err(e) => failures.push(format!("desktop notification: {e}")),
             }
         }
-        if let Some(url) = &self.webhook {
-            let text = format!("*{}*\n{}", notice.summary, notice.body);
-            match self
-                .http
-                .post(url)
-                .json(&serde_json::json!({ "text": text }))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => {}
-                Ok(r) => failures.push(format!("webhook answered {}", r.status())),
-                Err(e) => failures.push(format!("webhook: {e}")),
-            }
+        if let Some(outbox) = &self.webhook
+            && let Err(e) = outbox.queue(notice.clone())
+        {
+            failures.push(e);
         }
         for f in &failures {
             tracing::warn!("{f}");
         }
         failures
     }
+
+    /// Waits until every queued webhook delivery has ended (delivered or given up).
+    pub async fn settled(&self) {
+        let Some(outbox) = &self.webhook else {
+            return;
+        };
+        loop {
+            let woken = outbox.settled.notified();
+            if outbox.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            woken.await;
+        }
+    }
+}
+
+impl Outbox {
+    fn queue(self: &Arc<Self>, notice: Notice) -> Result<(), String> {
+        let tx = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(Arc::clone(self).work(rx));
+            tx
+        });
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        tx.try_send(notice).map_err(|e| {
+            self.done();
+            format!("webhook: {QUEUE} notices already wait for it; this one is dropped ({e})")
+        })
+    }
+
+    fn done(&self) {
+        if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.settled.notify_waiters();
+        }
+    }
+
+    async fn work(self: Arc<Self>, mut rx: mpsc::Receiver<Notice>) {
+        while let Some(notice) = rx.recv().await {
+            let delivery = self.deliver(&notice).await;
+            if !delivery.delivered {
+                tracing::warn!("{}: {}", notice.summary, delivery.summary());
+            }
+            if delivery.attempts > 1 || !delivery.delivered {
+                let recorder = self
+                    .recorder
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                if let Some(record) = recorder {
+                    record(&notice, &delivery);
+                }
+            }
+            self.done();
+        }
+    }
+
+    /// Posts the notice, retrying what may pass later (no answer, 5xx, 408, 429) and giving
+    /// up at once on what will not (any other 4xx: a wrong URL stays wrong).
+    async fn deliver(&self, notice: &Notice) -> Delivery {
+        let body = webhook_body(self.webhook.format, notice);
+        let mut failures = Vec::new();
+        let mut delays = RETRY_DELAYS.iter();
+        loop {
+            let attempt = self.http.post(&self.webhook.url).json(&body).send().await;
+            let (failure, retry_after) = match attempt {
+                Ok(r) if r.status().is_success() => {
+                    return Delivery {
+                        format: self.webhook.format,
+                        attempts: failures.len() as u32 + 1,
+                        delivered: true,
+                        failures,
+                    };
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let retry_after = r
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
+                    let retry = status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                        || status == reqwest::StatusCode::REQUEST_TIMEOUT;
+                    (status.to_string(), retry.then_some(retry_after))
+                }
+                // No answer (refused, reset, timed out): the receiver may come back.
+                Err(e) => (error_chain(&e), Some(None)),
+            };
+            failures.push(failure);
+            let next = match retry_after {
+                Some(after) => delays.next().map(|d| after.unwrap_or(*d)),
+                None => None,
+            };
+            let Some(wait) = next else {
+                return Delivery {
+                    format: self.webhook.format,
+                    attempts: failures.len() as u32,
+                    delivered: false,
+                    failures,
+                };
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// An error with its causes ("error sending request: connection refused"), without the URL:
+/// a webhook URL is a secret of its own (whoever has it can post to the channel).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = String::from(if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "no answer"
+    });
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// What the webhook is posted, in its format. Text from the network (the hint quotes what
+/// endpoints said) is made inert where the format gives it power: Slack's `<!channel>` and
+/// links, Discord's mentions.
+pub fn webhook_body(format: WebhookFormat, notice: &Notice) -> serde_json::Value {
+    use serde_json::json;
+    match format {
+        WebhookFormat::Slack => json!({
+            "text": format!("*{}*\n{}", slack_escape(&notice.summary), slack_escape(&notice.body)),
+        }),
+        WebhookFormat::Discord => {
+            // Discord refuses content over 2,000 characters.
+            let mut content = format!("**{}**\n{}", notice.summary, notice.body);
+            if content.chars().count() > 2000 {
+                content = content.chars().take(1999).collect::<String>() + "…";
+            }
+            json!({
+                "content": content,
+                "username": "Deploywatch",
+                "allowed_mentions": { "parse": [] },
+            })
+        }
+        WebhookFormat::Teams => json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": null,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [
+                        {
+                            "type": "TextBlock",
+                            "text": notice.summary,
+                            "weight": "Bolder",
+                            "size": "Medium",
+                            "wrap": true,
+                        },
+                        { "type": "TextBlock", "text": notice.body, "wrap": true },
+                    ],
+                },
+            }],
+        }),
+        WebhookFormat::Json => json!({
+            "source": "deploywatch",
+            "kind": notice.kind,
+            "summary": notice.summary,
+            "body": notice.body,
+            "project": notice.project,
+            "environment": notice.environment,
+            "verdict": notice.verdict,
+            "reports": notice.reports,
+        }),
+    }
+}
+
+/// `&`, `<` and `>` as Slack wants them escaped: then `<!channel>` or `<https://x|y>` in a hint
+/// is text, not a mention or a link.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Shows one desktop notification (a blocking D-Bus call). With `hook` and a service that
@@ -214,6 +533,64 @@ fn escape_markup(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn notice(body: &str) -> Notice {
+        Notice {
+            summary: "Phantom deploy: shop / production".into(),
+            body: body.into(),
+            project: "shop".into(),
+            environment: "production".into(),
+            verdict: Verdict::Phantom,
+            kind: "open",
+            reports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_format_carries_the_notice_and_network_text_stays_inert() {
+        let hostile = "served <!channel> @everyone <https://evil.example|click> & more";
+        let n = notice(hostile);
+        let slack = webhook_body(WebhookFormat::Slack, &n);
+        assert_eq!(
+            slack["text"],
+            "*Phantom deploy: shop / production*\nserved &lt;!channel&gt; @everyone \
+             &lt;https://evil.example|click&gt; &amp; more"
+        );
+        let discord = webhook_body(WebhookFormat::Discord, &n);
+        assert!(discord["content"].as_str().unwrap().contains("@everyone"));
+        assert_eq!(discord["allowed_mentions"]["parse"], serde_json::json!([]));
+        let teams = webhook_body(WebhookFormat::Teams, &n);
+        let card = &teams["attachments"][0];
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card["content"]["type"], "AdaptiveCard");
+        assert_eq!(card["content"]["body"][1]["text"], hostile);
+        let json = webhook_body(WebhookFormat::Json, &n);
+        assert_eq!(
+            (&json["kind"], &json["verdict"], &json["environment"]),
+            (
+                &serde_json::json!("open"),
+                &serde_json::json!("phantom"),
+                &serde_json::json!("production")
+            )
+        );
+    }
+
+    #[test]
+    fn discord_content_stays_within_its_2000_characters() {
+        let long = "é".repeat(5000);
+        let body = webhook_body(WebhookFormat::Discord, &notice(&long));
+        let content = body["content"].as_str().unwrap();
+        assert_eq!(content.chars().count(), 2000);
+        assert!(content.ends_with('…'));
+    }
 }
 
 #[cfg(all(test, unix, not(target_os = "macos")))]

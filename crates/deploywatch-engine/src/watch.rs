@@ -158,6 +158,16 @@ impl Watcher {
     ) {
         let (tx, rx) = mpsc::channel(16);
         let (events, _) = broadcast::channel(256);
+        // A webhook delivery that needed retries or failed is part of the history.
+        let recorder = engine.clone();
+        notifier.set_delivery_recorder(Arc::new(move |notice: &Notice, d: &crate::Delivery| {
+            let at = Utc::now();
+            if let Some(Err(e)) = recorder.with_store(|s| {
+                s.record_delivery(&notice.project, &notice.environment, at, &d.summary())
+            }) {
+                tracing::warn!("could not record a webhook delivery: {e}");
+            }
+        }));
         (
             Watcher {
                 engine,
@@ -546,6 +556,14 @@ impl Watcher {
                 order: (slot.project, slot.env),
             });
         }
+        // After the resolve it may come with: the incident ends, then the deploy is live.
+        if let Some(notice) = self.verified_live(slot, &report) {
+            pending.push(Pending {
+                notice,
+                host: crate::limit::host_name(&env.build_info_url),
+                order: (slot.project, slot.env),
+            });
+        }
         slot.disk
             .follow(
                 engine,
@@ -661,6 +679,54 @@ impl Watcher {
             engine.finish_poll(&projects[slot.project], snap, slot.snapshot.as_ref());
         }
         polled
+    }
+
+    /// With `[notifications] verified_live`: the notice that the expected SHA is live, when
+    /// this check is the first to see it (the one before saw something else; a watcher's very
+    /// first look at an environment announces nothing) — at most once per environment and SHA,
+    /// across restarts.
+    fn verified_live(&self, slot: &EnvSlot, report: &Report) -> Option<Notice> {
+        let engine = &self.engine;
+        if !engine.config.notifications.verified_live
+            || report.verdict != deploywatch_core::Verdict::Live
+        {
+            return None;
+        }
+        let sha = report.live_sha.as_ref()?;
+        if report.expected_sha.as_ref() != Some(sha) {
+            return None;
+        }
+        let last = slot.last.as_ref()?;
+        if last.verdict == deploywatch_core::Verdict::Live && last.live_sha.as_ref() == Some(sha) {
+            return None;
+        }
+        let (p, e) = (report.project.as_str(), report.environment.as_str());
+        let key = NotificationKey {
+            project: p.to_string(),
+            environment: e.to_string(),
+            expected_sha: Some(sha.clone()),
+            verdict: deploywatch_core::Verdict::Live,
+            kind: NotificationKind::Live,
+        };
+        let first = engine
+            .with_store(|s| {
+                s.claim_notification(&key, None, report.checked_at)
+                    .unwrap_or(true)
+            })
+            .unwrap_or(true);
+        if !first {
+            return None;
+        }
+        let lag = engine
+            .with_store(|s| s.deploy_lags(Some(p), Some(e), 50).ok())
+            .flatten()
+            .and_then(|lags| lags.into_iter().find(|l| &l.sha == sha));
+        let span = |d: Option<chrono::TimeDelta>| d.and_then(|d| d.to_std().ok());
+        Some(Notice::verified_live(
+            report,
+            lag.as_ref().and_then(|l| span(l.push_to_live())),
+            lag.as_ref().and_then(|l| span(l.push_to_ci())),
+        ))
     }
 
     /// Starts the environment's command for an announced incident event, if the config has

@@ -120,6 +120,7 @@ type Running = (
     tokio::sync::mpsc::Sender<Command>,
     tokio::sync::broadcast::Receiver<WatchEvent>,
     tokio::task::JoinHandle<()>,
+    Notifier,
 );
 
 /// A watcher over the database at `db`, as `deploywatch watch` starts one.
@@ -130,10 +131,17 @@ fn start(env_base: &str, hook: &str, db: &Path) -> Running {
         store: Some(Store::open(db).unwrap()),
         config: config(env_base, hook),
     });
-    let (watcher, tx, events) = Watcher::new(engine, Notifier::new(false, Some(hook.into())));
+    let notifier = Notifier::new(
+        false,
+        Some(deploywatch_engine::Webhook {
+            url: hook.into(),
+            format: deploywatch_config::WebhookFormat::Slack,
+        }),
+    );
+    let (watcher, tx, events) = Watcher::new(engine, notifier.clone());
     let rx = events.subscribe();
     let task = tokio::spawn(watcher.run());
-    (tx, rx, task)
+    (tx, rx, task, notifier)
 }
 
 /// Waits for the next environment check to finish (its notifications are sent by then).
@@ -157,6 +165,9 @@ async fn check_now(run: &mut Running, n: usize) {
     for _ in 0..n {
         run.0.send(Command::CheckNow).await.unwrap();
         checked(&mut run.1).await;
+        run.3.settled().await;
+        // Webhooks go out off the watcher's loop: wait for them to land.
+        run.3.settled().await;
     }
 }
 
@@ -198,6 +209,7 @@ async fn the_disk_is_announced_once_when_full_and_once_when_it_recovers_across_r
     // 1. Full: nothing after one check (confirm = 2), one notice after the second, no repeat.
     let mut run = start(&env_base, &hook_url, &db);
     checked(&mut run.1).await;
+    run.3.settled().await;
     assert_eq!(disk_texts(&hook), Vec::<String>::new(), "before confirm");
     check_now(&mut run, 1).await;
     assert_eq!(
@@ -219,6 +231,7 @@ async fn the_disk_is_announced_once_when_full_and_once_when_it_recovers_across_r
     // 2. Restarted, still full: not announced again.
     let mut run = start(&env_base, &hook_url, &db);
     checked(&mut run.1).await;
+    run.3.settled().await;
     check_now(&mut run, 3).await;
     assert_eq!(
         disk_texts(&hook).len(),
@@ -244,6 +257,7 @@ async fn the_disk_is_announced_once_when_full_and_once_when_it_recovers_across_r
     // 4. Restarted with room: nothing more; the store holds one ended condition.
     let mut run = start(&env_base, &hook_url, &db);
     checked(&mut run.1).await;
+    run.3.settled().await;
     check_now(&mut run, 1).await;
     stop(run).await;
     assert_eq!(disk_texts(&hook).len(), 2, "{:?}", disk_texts(&hook));

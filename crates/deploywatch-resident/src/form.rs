@@ -176,6 +176,10 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         notifications: deploywatch_config::Notifications {
             desktop: form.desktop_notifications,
             webhook: blank_to_none(&form.webhook),
+            // Not on the form: kept as the file had them.
+            ..previous
+                .map(|c| c.notifications.clone())
+                .unwrap_or_default()
         },
         // Not on the form: kept as the file had it.
         limits: previous.map(|c| c.limits).unwrap_or_default(),

@@ -265,7 +265,7 @@ impl AppState {
                     self.desktop_notifications
                         && engine.config.notifications.desktop
                         && run.demo.is_none(),
-                    engine.config.notifications.webhook.clone(),
+                    deploywatch_engine::Webhook::from_config(&engine.config.notifications),
                 );
                 let hook = self
                     .open_report_hook

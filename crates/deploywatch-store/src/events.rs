@@ -30,10 +30,12 @@ pub enum HistoryKind {
     IncidentResolved,
     /// A command from the config ran for an incident event (see [`crate::ActionRun`]).
     ActionRan,
+    /// A webhook delivery that needed retries or failed (see [`Store::record_delivery`]).
+    WebhookDelivery,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 8] = [
+    pub const ALL: [HistoryKind; 9] = [
         HistoryKind::Push,
         HistoryKind::CiRun,
         HistoryKind::LiveChanged,
@@ -42,6 +44,7 @@ impl HistoryKind {
         HistoryKind::IncidentCauseChanged,
         HistoryKind::IncidentResolved,
         HistoryKind::ActionRan,
+        HistoryKind::WebhookDelivery,
     ];
 
     /// The stable name used in JSON and the database.
@@ -55,6 +58,7 @@ impl HistoryKind {
             HistoryKind::IncidentCauseChanged => "incident_cause_changed",
             HistoryKind::IncidentResolved => "incident_resolved",
             HistoryKind::ActionRan => "action_ran",
+            HistoryKind::WebhookDelivery => "webhook_delivery",
         }
     }
 
@@ -221,6 +225,34 @@ const COLUMNS: &str =
     "id, at, kind, project, environment, sha, verdict, detail, check_id, incident_id";
 
 impl Store {
+    /// Appends a `webhook_delivery` event: a notice about `project`/`environment` whose
+    /// webhook delivery needed retries or failed; `detail` says how it went.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn record_delivery(
+        &mut self,
+        project: &str,
+        environment: &str,
+        at: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            EventRow {
+                at: to_ms(at),
+                kind: HistoryKind::WebhookDelivery,
+                project,
+                environment: Some(environment),
+                sha: None,
+                verdict: None,
+                detail,
+                check_id: None,
+                incident_id: None,
+            }
+            .insert(tx)
+        })
+    }
+
     /// The history, newest first, one page of at most `f.limit` events.
     ///
     /// Paging is by keyset on (at, id), so a deep page costs the same as the first one: pass

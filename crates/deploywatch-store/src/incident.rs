@@ -33,6 +33,8 @@ pub enum NotificationKind {
     Open,
     Cause,
     Resolve,
+    /// A deploy verified live (`[notifications] verified_live`): once per environment and SHA.
+    Live,
 }
 
 impl NotificationKind {
@@ -41,6 +43,7 @@ impl NotificationKind {
             NotificationKind::Open => "open",
             NotificationKind::Cause => "cause",
             NotificationKind::Resolve => "resolve",
+            NotificationKind::Live => "live",
         }
     }
 }
@@ -70,6 +73,10 @@ impl NotificationKey {
             (NotificationKind::Resolve, None) => format!(
                 "resolve\u{1f}\u{1f}{}\u{1f}{}\u{1f}{sha}\u{1f}{}",
                 self.project, self.environment, self.verdict
+            ),
+            (NotificationKind::Live, _) => format!(
+                "live\u{1f}{}\u{1f}{}\u{1f}{sha}",
+                self.project, self.environment
             ),
             (NotificationKind::Open | NotificationKind::Cause, _) => format!(
                 "alert\u{1f}{}\u{1f}{}\u{1f}{sha}\u{1f}{}",

@@ -730,3 +730,19 @@ fn incident_actions_are_arrays_of_words_and_errors_name_file_line_key() {
         ]],
     );
 }
+
+#[test]
+fn a_webhook_format_that_does_not_exist_names_the_ones_that_do() {
+    check(
+        &format!("[notifications]\nwebhook_format = \"msteams\"\n{BASE}"),
+        expect![[
+            r#"config.toml:2:1: notifications.webhook_format: invalid webhook_format "msteams": expected "slack", "json", "teams" or "discord""#
+        ]],
+    );
+    check(
+        &format!("[notifications]\nverified_live = \"yes\"\n{BASE}"),
+        expect![[
+            r#"config.toml:2:1: notifications.verified_live: expected true or false, found a string"#
+        ]],
+    );
+}

@@ -38,6 +38,7 @@ fn the_spec_example_parses_with_every_value() {
         notifications: Notifications {
             desktop: true,
             webhook: Some("https://hooks.slack.com/services/...".into()),
+            ..Notifications::default()
         },
         limits: deploywatch_config::Limits::default(),
         defaults,
@@ -480,4 +481,29 @@ fn incident_actions_are_inherited_overridden_turned_off_and_round_trip() {
     ] {
         assert!(!rendered.contains(key), "{key} in {rendered}");
     }
+}
+
+#[test]
+fn webhook_format_and_verified_live_are_read_and_round_trip() {
+    let plain = parse_str(BASE).unwrap();
+    assert_eq!(
+        plain.notifications.webhook_format,
+        deploywatch_config::WebhookFormat::Slack
+    );
+    assert!(!plain.notifications.verified_live);
+    for format in deploywatch_config::WebhookFormat::ALL {
+        let text = format!(
+            "[notifications]\nwebhook = \"https://example.com/h\"\nwebhook_format = \"{}\"\n\
+             verified_live = true\n{BASE}",
+            format.as_str()
+        );
+        let config = parse_str(&text).unwrap();
+        assert_eq!(config.notifications.webhook_format, format);
+        assert!(config.notifications.verified_live);
+        let mut again = parse_str(&to_toml(&config)).unwrap();
+        again.source = config.source.clone();
+        assert_eq!(again, config);
+    }
+    let rendered = to_toml(&plain);
+    assert!(!rendered.contains("webhook_format") && !rendered.contains("verified_live"));
 }

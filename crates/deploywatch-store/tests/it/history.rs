@@ -233,7 +233,7 @@ fn json_uses_snake_case_kinds_and_cursors_round_trip() {
         .collect();
     assert_eq!(
         kinds.join(" "),
-        r#""push" "ci_run" "live_changed" "verdict_changed" "incident_opened" "incident_cause_changed" "incident_resolved" "action_ran""#
+        r#""push" "ci_run" "live_changed" "verdict_changed" "incident_opened" "incident_cause_changed" "incident_resolved" "action_ran" "webhook_delivery""#
     );
 
     let cursor = events[2].cursor();
