@@ -219,9 +219,12 @@ fn untimed(row: &EnvRow) -> EnvRow {
     }
 }
 
+/// (project, environment) → (checked at, next check at).
+type TimesByEnv = std::collections::HashMap<(String, String), (Option<String>, Option<String>)>;
+
 /// The times of each environment's last and next check, by (project, environment).
 #[derive(Clone, Copy)]
-struct Times(Memo<std::collections::HashMap<(String, String), (Option<String>, Option<String>)>>);
+struct Times(Memo<TimesByEnv>);
 
 #[component]
 fn Row(row: EnvRow) -> impl IntoView {

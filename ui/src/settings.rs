@@ -91,6 +91,31 @@ fn text_field(
     }
 }
 
+/// A command as one word per line, bound to a list of the loaded settings.
+fn words_field(
+    form: RwSignal<Option<Settings>>,
+    label: &'static str,
+    name: &'static str,
+    get: impl Fn(&Settings) -> &Vec<String> + Copy + Send + Sync + 'static,
+    set: impl Fn(&mut Settings, Vec<String>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <textarea name=name rows="3" autocomplete="off" spellcheck="false"
+                placeholder="e.g.\n./recreate.sh\nweb"
+                prop:value=move || form.with(|s| s.as_ref().map(|s| get(s).join("\n")).unwrap_or_default())
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    // Kept as typed (blank lines too, or the caret would jump); the resident
+                    // trims the words and drops blank ones when it writes the file.
+                    let lines = v.split('\n').map(String::from).collect();
+                    form.update(|s| if let Some(s) = s { set(s, lines) });
+                }></textarea>
+        </label>
+    }
+}
+
 /// A checkbox bound to one flag of the loaded settings.
 fn check_field(
     form: RwSignal<Option<Settings>>,
@@ -178,11 +203,41 @@ fn SettingsForm(form: RwSignal<Option<Settings>>) -> impl IntoView {
                 </div>
             </fieldset>
             <fieldset>
+                <legend>"Actions on incidents"</legend>
+                <p class="notice notice-warning" role="note" data-testid="actions-warning">
+                    <strong>"These commands run on this computer, as you"</strong>
+                    ", whenever an incident opens, changes cause or resolves — with no shell and no \
+                     prompt. Only enter commands you would run yourself. One word per line; what \
+                     happened reaches the command as DEPLOYWATCH_* variables."
+                </p>
+                <div class="grid">
+                    {words_field(form, "When an incident opens", "on_open", |s| &s.on_open, |s, v| s.on_open = v)}
+                    {words_field(form, "When its cause changes", "on_cause", |s| &s.on_cause, |s, v| s.on_cause = v)}
+                    {words_field(form, "When it resolves", "on_resolve", |s| &s.on_resolve, |s, v| s.on_resolve = v)}
+                    {text_field(form, "Time limit", "action_timeout", |s| s.action_timeout.clone(), |s, v| s.action_timeout = v)}
+                </div>
+            </fieldset>
+            <fieldset>
                 <legend>"Notifications and startup"</legend>
                 {check_field(form, "Desktop notifications", "desktop_notifications",
                     |s| s.desktop_notifications, |s, v| s.desktop_notifications = v)}
-                {text_field(form, "Webhook (Slack-compatible, optional)", "webhook",
+                {text_field(form, "Webhook URL (optional)", "webhook",
                     |s| s.webhook.clone().unwrap_or_default(), |s, v| s.webhook = opt(v))}
+                <label class="field">
+                    <span>"Webhook format"</span>
+                    <select name="webhook_format" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        form.update(|s| if let Some(s) = s { s.webhook_format = v });
+                    }>
+                        {[("slack", "Slack-compatible"), ("teams", "Microsoft Teams"), ("discord", "Discord"), ("json", "JSON with the whole report")]
+                            .into_iter().map(|(f, label)| {
+                                let selected = move || form.with(|s| s.as_ref().is_some_and(|s| s.webhook_format == f));
+                                view! { <option value=f selected=selected>{label}</option> }
+                            }).collect_view()}
+                    </select>
+                </label>
+                {check_field(form, "Tell me when a deploy is verified live", "verified_live",
+                    |s| s.verified_live, |s, v| s.verified_live = v)}
                 {check_field(form, "Start at login", "start_at_login",
                     |s| s.start_at_login, |s, v| s.start_at_login = v)}
             </fieldset>

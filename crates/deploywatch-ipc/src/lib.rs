@@ -223,6 +223,22 @@ pub struct Settings {
     pub token_source: Option<String>,
     pub desktop_notifications: bool,
     pub webhook: Option<String>,
+    /// `slack`, `json`, `teams` or `discord`.
+    #[serde(default)]
+    pub webhook_format: String,
+    /// Also announce each deploy once it is verified live.
+    #[serde(default)]
+    pub verified_live: bool,
+    /// The `[defaults]` incident actions, one word per item (empty: none). They run on the
+    /// computer that watches; environments' own overrides are kept from the file.
+    #[serde(default)]
+    pub on_open: Vec<String>,
+    #[serde(default)]
+    pub on_cause: Vec<String>,
+    #[serde(default)]
+    pub on_resolve: Vec<String>,
+    #[serde(default)]
+    pub action_timeout: String,
     pub grace: String,
     pub ci_timeout: String,
     pub fast_interval: String,

@@ -30,6 +30,12 @@ pub fn to_form(config: &Config, config_path: &Path) -> Settings {
         token_source: None,
         desktop_notifications: config.notifications.desktop,
         webhook: config.notifications.webhook.clone(),
+        webhook_format: config.notifications.webhook_format.as_str().to_string(),
+        verified_live: config.notifications.verified_live,
+        on_open: config.default_actions.on_open.clone(),
+        on_cause: config.default_actions.on_cause.clone(),
+        on_resolve: config.default_actions.on_resolve.clone(),
+        action_timeout: show(config.default_actions.timeout),
         grace: show(d.grace),
         ci_timeout: show(d.ci_timeout),
         fast_interval: show(d.fast_interval),
@@ -93,9 +99,34 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         each_address: previous.is_some_and(|c| c.defaults.each_address),
     };
     let old_defaults = previous.map(|c| c.defaults).unwrap_or_default();
-    let default_actions = previous
+    let old_actions = previous
         .map(|c| c.default_actions.clone())
         .unwrap_or_default();
+    let words = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let default_actions = deploywatch_config::Actions {
+        on_open: words(&form.on_open),
+        on_cause: words(&form.on_cause),
+        on_resolve: words(&form.on_resolve),
+        timeout: match form.action_timeout.trim() {
+            "" => old_actions.timeout,
+            t => duration("action_timeout", t)?,
+        },
+        // Not on the form: kept as the file had it.
+        recheck: old_actions.recheck,
+    };
+    let webhook_format = match form.webhook_format.trim() {
+        "" => deploywatch_config::WebhookFormat::default(),
+        f => deploywatch_config::WebhookFormat::parse(f).ok_or_else(|| {
+            AppError::ConfigInvalid(format!(
+                "webhook format {f:?} is not one of slack, json, teams, discord"
+            ))
+        })?,
+    };
     let mut projects = Vec::new();
     for p in &form.projects {
         let (owner, name) = p
@@ -127,9 +158,12 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 Some(old) => keep_overrides(&old.settings, &old_defaults, &defaults),
                 None => defaults,
             };
-            // Not on the form per environment: kept as the file had them (a new environment
-            // takes `[defaults]`).
-            let actions = old.map_or_else(|| default_actions.clone(), |o| o.actions.clone());
+            // Not on the form per environment: an environment that had the old defaults follows
+            // the new ones; its own commands are kept (a new environment takes `[defaults]`).
+            let actions = match old {
+                Some(o) => keep_own_actions(&o.actions, &old_actions, &default_actions),
+                None => default_actions.clone(),
+            };
             environments.push(Environment {
                 name: e.name.trim().to_string(),
                 build_info_url: e.build_info_url.trim().to_string(),
@@ -176,10 +210,8 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         notifications: deploywatch_config::Notifications {
             desktop: form.desktop_notifications,
             webhook: blank_to_none(&form.webhook),
-            // Not on the form: kept as the file had them.
-            ..previous
-                .map(|c| c.notifications.clone())
-                .unwrap_or_default()
+            webhook_format,
+            verified_live: form.verified_live,
         },
         // Not on the form: kept as the file had it.
         limits: previous.map(|c| c.limits).unwrap_or_default(),
@@ -188,6 +220,24 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
         projects,
     };
     Ok(deploywatch_config::to_toml(&config))
+}
+
+/// An environment's actions after the defaults change, key by key as [`keep_overrides`].
+fn keep_own_actions(
+    env: &deploywatch_config::Actions,
+    old: &deploywatch_config::Actions,
+    new: &deploywatch_config::Actions,
+) -> deploywatch_config::Actions {
+    fn pick<T: PartialEq + Clone>(env: &T, old: &T, new: &T) -> T {
+        if env == old { new.clone() } else { env.clone() }
+    }
+    deploywatch_config::Actions {
+        on_open: pick(&env.on_open, &old.on_open, &new.on_open),
+        on_cause: pick(&env.on_cause, &old.on_cause, &new.on_cause),
+        on_resolve: pick(&env.on_resolve, &old.on_resolve, &new.on_resolve),
+        timeout: pick(&env.timeout, &old.timeout, &new.timeout),
+        recheck: pick(&env.recheck, &old.recheck, &new.recheck),
+    }
 }
 
 /// An environment's settings after the defaults change: a value that equalled the old
@@ -208,5 +258,64 @@ fn keep_overrides(
         timeout: pick(env.timeout, old.timeout, new.timeout),
         confirm: pick(env.confirm, old.confirm, new.confirm),
         each_address: pick(env.each_address, old.each_address, new.each_address),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"[defaults]
+on_open = ["./fix.sh"]
+
+[notifications]
+webhook = "https://example.com/h"
+webhook_format = "teams"
+
+[[project]]
+name = "shop"
+repo = "acme/shop"
+
+[[project.environment]]
+name = "production"
+build_info_url = "https://shop.example.com/v"
+on_open = ["./prod-fix.sh", "--hard"]
+
+[[project.environment]]
+name = "staging"
+build_info_url = "https://staging.example.com/v"
+"#;
+
+    #[test]
+    fn the_form_edits_the_default_actions_and_webhook_and_keeps_an_environments_own_command() {
+        let path = Path::new("/tmp/config.toml");
+        let config = deploywatch_config::parse(FILE, path).unwrap();
+        let mut form = to_form(&config, path);
+        assert_eq!(form.on_open, ["./fix.sh"]);
+        assert_eq!(form.webhook_format, "teams");
+        assert_eq!(form.action_timeout, "2m");
+        form.on_open = vec!["./recreate.sh".into(), " ".into(), "web".into()];
+        form.on_resolve = vec!["notify-send".into(), "fixed".into()];
+        form.action_timeout = "30s".into();
+        form.webhook_format = "discord".into();
+        form.verified_live = true;
+        let text = to_toml(&form, Some(&config)).unwrap();
+        let saved = deploywatch_config::parse(&text, path).unwrap();
+        assert_eq!(saved.default_actions.on_open, ["./recreate.sh", "web"]);
+        assert_eq!(saved.default_actions.on_resolve, ["notify-send", "fixed"]);
+        assert_eq!(saved.default_actions.timeout, Duration::from_secs(30));
+        assert_eq!(
+            saved.notifications.webhook_format,
+            deploywatch_config::WebhookFormat::Discord
+        );
+        assert!(saved.notifications.verified_live);
+        let envs = &saved.projects[0].environments;
+        // production's own command stays; staging followed the defaults.
+        assert_eq!(envs[0].actions.on_open, ["./prod-fix.sh", "--hard"]);
+        assert_eq!(envs[0].actions.on_resolve, ["notify-send", "fixed"]);
+        assert_eq!(envs[0].actions.timeout, Duration::from_secs(30));
+        assert_eq!(envs[1].actions, saved.default_actions);
+        form.webhook_format = "msteams".into();
+        assert!(to_toml(&form, Some(&config)).is_err());
     }
 }
