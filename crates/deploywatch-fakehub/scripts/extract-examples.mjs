@@ -35,10 +35,17 @@ const OPERATIONS = [
   { operationId: "repos/compare-commits-with-basehead", status: "200" },
   { operationId: "repos/get-commit", status: "200" },
   { operationId: "rate-limit/get", status: "200" },
+  // The two writes: what GitHub answers when a status is created.
+  { operationId: "repos/create-commit-status", status: "201" },
+  { operationId: "repos/create-deployment-status", status: "201" },
 ];
 
-/** Schemas without any example in the description whose property list the fake still needs. */
-const SCHEMAS = ["basic-error"];
+/**
+ * Schemas without any example in the description whose property list the fake still needs:
+ * GitHub's error body, and the body of a `422 Validation Failed` (the `validation_failed`
+ * response of the write operations has a schema but no example).
+ */
+const SCHEMAS = ["basic-error", "validation-error"];
 
 /** Resolves a local JSON reference such as `#/components/examples/branch-get`. */
 function resolvePointer(spec, ref) {
@@ -109,6 +116,21 @@ function sortKeys(node) {
   return node;
 }
 
+/** `{ field -> allowed values }` for the enumerated properties of a JSON request body, if any. */
+function requestEnums(spec, op) {
+  const body = deref(spec, op.requestBody);
+  const schema = deref(spec, body?.content?.["application/json"]?.schema);
+  if (!schema?.properties) {
+    return null;
+  }
+  const enums = Object.fromEntries(
+    Object.entries(schema.properties)
+      .map(([key, prop]) => [key, deref(spec, prop).enum])
+      .filter(([, values]) => Array.isArray(values)),
+  );
+  return Object.keys(enums).length > 0 ? enums : null;
+}
+
 function findOperation(spec, operationId) {
   for (const [route, item] of Object.entries(spec.paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -157,6 +179,12 @@ function extract(spec, packageVersion) {
       // GitHub's error bodies name this page in `documentation_url`.
       documentation_url: op.externalDocs?.url ?? null,
     };
+    const enums = requestEnums(spec, op);
+    if (enums) {
+      // The values the request body's enumerated fields accept (e.g. a status `state`): the
+      // fake validates requests against them instead of a list of its own.
+      source.operations[operationId].request_enums = enums;
+    }
   }
 
   for (const schemaName of SCHEMAS) {
@@ -167,9 +195,25 @@ function extract(spec, packageVersion) {
     const properties = Object.fromEntries(
       Object.entries(schema.properties).map(([key, prop]) => [key, deref(spec, prop).type ?? null]),
     );
+    const described = { title: schema.title ?? schemaName, properties };
+    // The properties of object items of array properties (the `errors` of a validation error).
+    const itemProperties = Object.fromEntries(
+      Object.entries(schema.properties)
+        .map(([key, prop]) => [key, deref(spec, deref(spec, prop).items)?.properties])
+        .filter(([, props]) => props && typeof props === "object")
+        .map(([key, props]) => [
+          key,
+          Object.fromEntries(
+            Object.entries(props).map(([name, p]) => [name, deref(spec, p).type ?? null]),
+          ),
+        ]),
+    );
+    if (Object.keys(itemProperties).length > 0) {
+      described.item_properties = itemProperties;
+    }
     files.set(
       `schemas/${schemaName}.json`,
-      JSON.stringify(sortKeys({ title: schema.title ?? schemaName, properties }), null, 2) + "\n",
+      JSON.stringify(sortKeys(described), null, 2) + "\n",
     );
     source.schemas[schemaName] = `#/components/schemas/${schemaName}`;
   }

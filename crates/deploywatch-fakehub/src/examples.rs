@@ -4,6 +4,8 @@
 //! The JSON files under `examples/` are generated, never edited by hand: every response body the
 //! fake serves starts as one of them, so its shape is GitHub's, not ours.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 /// The parsed examples, one per operation the fake serves.
@@ -27,11 +29,23 @@ pub(crate) struct Examples {
     pub commit: Value,
     /// `rate-limit/get` 200.
     pub rate_limit: Value,
+    /// `repos/create-commit-status` 201.
+    pub commit_status: Value,
+    /// `repos/create-deployment-status` 201.
+    pub deployment_status: Value,
     /// The property names of the `basic-error` schema (GitHub's error body), which has no example.
     pub error_properties: Vec<String>,
+    /// The property names of the `validation-error` schema (the body of `422 Validation
+    /// Failed`), which has no example either.
+    pub validation_properties: Vec<String>,
+    /// The property names of one item of a validation error's `errors`.
+    pub validation_item_properties: Vec<String>,
+    /// The values each enumerated request field accepts, by operation id and field (`state`
+    /// of the two status writes), from the operations' request body schemas.
+    pub request_enums: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Each operation's documentation page (its `externalDocs`), by operation id; GitHub's
     /// error bodies name it in `documentation_url`.
-    pub docs: std::collections::BTreeMap<String, String>,
+    pub docs: BTreeMap<String, String>,
     /// The REST API's documentation root, for answers that match no operation.
     pub docs_root: String,
 }
@@ -75,8 +89,20 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         include_str!("../examples/rate-limit/get.json"),
     ),
     (
+        "repos/create-commit-status.json",
+        include_str!("../examples/repos/create-commit-status.json"),
+    ),
+    (
+        "repos/create-deployment-status.json",
+        include_str!("../examples/repos/create-deployment-status.json"),
+    ),
+    (
         "schemas/basic-error.json",
         include_str!("../examples/schemas/basic-error.json"),
+    ),
+    (
+        "schemas/validation-error.json",
+        include_str!("../examples/schemas/validation-error.json"),
     ),
     ("SOURCE.json", include_str!("../examples/SOURCE.json")),
 ];
@@ -109,13 +135,50 @@ impl Examples {
     /// Fails only if a generated file is not valid JSON or lacks what the renderer needs,
     /// which the crate's tests rule out for the committed files.
     pub fn load() -> Result<Examples, ExamplesError> {
-        let error_schema = file("schemas/basic-error.json")?;
-        let error_properties = error_schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|props| props.keys().cloned().collect())
-            .ok_or_else(|| ExamplesError("basic-error has no properties".into()))?;
+        let keys = |value: &Value, pointer: &str, what: &str| {
+            value
+                .pointer(pointer)
+                .and_then(Value::as_object)
+                .map(|props| props.keys().cloned().collect::<Vec<String>>())
+                .ok_or_else(|| ExamplesError(format!("{what} has no properties")))
+        };
+        let error_properties = keys(
+            &file("schemas/basic-error.json")?,
+            "/properties",
+            "basic-error",
+        )?;
+        let validation = file("schemas/validation-error.json")?;
+        let validation_properties = keys(&validation, "/properties", "validation-error")?;
+        let validation_item_properties = keys(
+            &validation,
+            "/item_properties/errors",
+            "validation-error errors",
+        )?;
         let source = file("SOURCE.json")?;
+        let request_enums = source
+            .get("operations")
+            .and_then(Value::as_object)
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(|(id, op)| {
+                        let fields = op.get("request_enums")?.as_object()?;
+                        let fields = fields
+                            .iter()
+                            .map(|(field, values)| {
+                                let values = values
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|v| v.as_str().map(str::to_owned))
+                                    .collect();
+                                (field.clone(), values)
+                            })
+                            .collect();
+                        Some((id.clone(), fields))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let docs = source
             .get("operations")
             .and_then(Value::as_object)
@@ -142,7 +205,12 @@ impl Examples {
             compare: file("repos/compare-commits-with-basehead.json")?,
             commit: file("repos/get-commit.json")?,
             rate_limit: file("rate-limit/get.json")?,
+            commit_status: file("repos/create-commit-status.json")?,
+            deployment_status: file("repos/create-deployment-status.json")?,
             error_properties,
+            validation_properties,
+            validation_item_properties,
+            request_enums,
             docs,
             docs_root,
         };
@@ -161,7 +229,23 @@ impl Examples {
                 return Err(ExamplesError(format!("no example item in {what}")));
             }
         }
+        for operation in [
+            "repos/create-commit-status",
+            "repos/create-deployment-status",
+        ] {
+            if examples.allowed(operation, "state").is_empty() {
+                return Err(ExamplesError(format!("{operation} lists no states")));
+            }
+        }
         Ok(examples)
+    }
+
+    /// The values `field` of `operation`'s request body accepts (empty if not enumerated).
+    pub fn allowed(&self, operation: &str, field: &str) -> &[String] {
+        self.request_enums
+            .get(operation)
+            .and_then(|fields| fields.get(field))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The documentation page of `operation_id`, or the API's root page.
@@ -307,6 +391,32 @@ mod tests {
             "https://docs.github.com/rest/branches/branches#get-a-branch"
         );
         assert_eq!(examples.doc("no/such-op"), "https://docs.github.com/rest/");
+        assert_eq!(
+            examples.validation_properties,
+            ["documentation_url", "errors", "message"]
+        );
+        assert!(
+            ["resource", "field", "code", "message"]
+                .iter()
+                .all(|p| examples.validation_item_properties.iter().any(|q| q == p))
+        );
+        assert_eq!(
+            examples.allowed("repos/create-commit-status", "state"),
+            ["error", "failure", "pending", "success"]
+        );
+        assert_eq!(
+            examples.allowed("repos/create-deployment-status", "state"),
+            [
+                "error",
+                "failure",
+                "inactive",
+                "in_progress",
+                "queued",
+                "pending",
+                "success"
+            ]
+        );
+        assert!(examples.allowed("repos/get-branch", "state").is_empty());
     }
 
     #[test]

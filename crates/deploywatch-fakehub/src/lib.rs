@@ -1,5 +1,6 @@
 //! A fake GitHub on loopback for tests and the demo fleet: the REST endpoints Deploywatch reads
-//! (branches, workflow runs, deployments, compare, rate limit) plus the OAuth device flow.
+//! (branches, workflow runs, deployments, compare, rate limit), the two it writes (commit
+//! statuses, deployment statuses) plus the OAuth device flow.
 //!
 //! Every REST body starts as the official example from GitHub's OpenAPI description (see
 //! `examples.rs` and `scripts/extract-examples.mjs`); the fake only patches the values it
@@ -13,8 +14,14 @@
 //! The description has no example error bodies, only the `basic-error` schema; error answers
 //! use exactly its properties (`message`, `documentation_url` from the operation's
 //! `externalDocs`, `status`) with the messages GitHub sends ("Branch not found", "Not Found",
-//! "Bad credentials", "API rate limit exceeded for ..."). The device flow is not in the
+//! "Bad credentials", "API rate limit exceeded for ..."). A `422 Validation Failed` uses the
+//! properties of the `validation-error` schema the same way, and the states a write accepts
+//! are the enums of the operations' request schemas. The device flow is not in the
 //! description at all; see `device.rs`.
+//!
+//! Every write is recorded ([`FakeHub::writes`]) and the statuses it creates can be read back
+//! ([`FakeHub::commit_statuses`], [`FakeHub::deployment_statuses`]); [`FakeHub::set_read_only`]
+//! makes the fake refuse writes as GitHub refuses a token without write access.
 
 mod device;
 mod examples;
@@ -32,10 +39,11 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::oneshot;
 
 pub use device::DeviceStep;
+pub use state::{CommitStatus, DeploymentStatus};
 
 use crate::device::DeviceFlow;
 use crate::examples::Examples;
-use crate::state::{Commit, Deployment, DeploymentStatus, Repo, Run};
+use crate::state::{Commit, Deployment, Repo, Run};
 
 /// One request the fake answered, for tests that check what a client sent and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +57,24 @@ pub struct RequestRecord {
     pub authorization: bool,
     pub at: Instant,
 }
+
+/// One write (`POST`, `PATCH`, `PUT`, `DELETE`) to the REST API, whatever its answer, for
+/// tests that check what a client wrote and how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRecord {
+    pub method: String,
+    /// As sent, without the query, e.g. `/api/v3/repos/acme/shop/statuses/abc…`.
+    pub path: String,
+    /// The request body as JSON; `Null` when empty, a string when it was not JSON.
+    pub body: serde_json::Value,
+    /// The status the fake answered (201, 403, 422 …).
+    pub status: u16,
+    pub at: DateTime<Utc>,
+}
+
+/// GitHub's limit of commit statuses per SHA and context ("Attempts to create more than 1000
+/// statuses will result in a validation error").
+pub const MAX_STATUSES_PER_CONTEXT: usize = 1000;
 
 /// The primary rate limit window.
 #[derive(Debug, Clone)]
@@ -70,6 +96,11 @@ pub(crate) struct State {
     pub(crate) device: Option<DeviceFlow>,
     pub(crate) device_interval: u64,
     pub(crate) requests: Vec<RequestRecord>,
+    pub(crate) writes: Vec<WriteRecord>,
+    /// Refuse every write with `403` (a token that may read but not write).
+    pub(crate) read_only: bool,
+    /// Statuses allowed per SHA and context before `422`.
+    pub(crate) max_statuses: usize,
 }
 
 impl State {
@@ -88,6 +119,12 @@ impl State {
     pub(crate) fn repo(&self, owner: &str, name: &str) -> Option<&Repo> {
         self.repos
             .get(&format!("{owner}/{name}").to_ascii_lowercase())
+    }
+
+    /// An existing repository, for writing; unlike [`State::repo_mut`] never creates one.
+    pub(crate) fn existing_repo_mut(&mut self, owner: &str, name: &str) -> Option<&mut Repo> {
+        self.repos
+            .get_mut(&format!("{owner}/{name}").to_ascii_lowercase())
     }
 }
 
@@ -183,6 +220,9 @@ impl FakeHub {
             device: None,
             device_interval: DEFAULT_DEVICE_INTERVAL,
             requests: Vec::new(),
+            writes: Vec::new(),
+            read_only: false,
+            max_statuses: MAX_STATUSES_PER_CONTEXT,
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -388,11 +428,8 @@ impl FakeHub {
             .iter_mut()
             .find(|d| d.id == deployment_id)
         {
-            d.statuses.push(DeploymentStatus {
-                id,
-                state: state.to_owned(),
-                created_at: Utc::now(),
-            });
+            d.statuses
+                .push(DeploymentStatus::bare(id, state, Utc::now()));
         }
     }
 
@@ -455,5 +492,74 @@ impl FakeHub {
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.lock().requests.clear();
+    }
+
+    /// With `true`, every write (`POST /repos/{o}/{r}/statuses/{sha}`,
+    /// `POST /repos/{o}/{r}/deployments/{id}/statuses`) to an existing repository is refused
+    /// with GitHub's answer to a token that may read but not write: `403 Resource not
+    /// accessible by personal access token`, with `X-Accepted-GitHub-Permissions` naming the
+    /// permission it lacks. Reads keep working. Refused writes are still recorded
+    /// ([`FakeHub::writes`]) and charged to the rate limit, as on GitHub.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.lock().read_only = read_only;
+    }
+
+    /// How many commit statuses one SHA and context may have before the next is refused with
+    /// `422` ("This SHA and context has reached the maximum number of statuses."). GitHub's
+    /// limit, and the default, is [`MAX_STATUSES_PER_CONTEXT`]; tests lower it.
+    pub fn set_max_statuses_per_context(&self, max: usize) {
+        self.lock().max_statuses = max;
+    }
+
+    /// Every write request answered so far (created, refused or invalid), oldest first.
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        self.lock().writes.clone()
+    }
+
+    /// Forgets the recorded writes (the statuses they created stay).
+    pub fn clear_writes(&self) {
+        self.lock().writes.clear();
+    }
+
+    /// The commit statuses created for `sha` (full, any case) in `repo`, oldest first.
+    pub fn commit_statuses(&self, repo: &str, sha: &str) -> Vec<CommitStatus> {
+        let state = self.lock();
+        let Some((owner, name)) = repo.split_once('/') else {
+            return Vec::new();
+        };
+        state
+            .repo(owner, name)
+            .map(|r| {
+                r.statuses
+                    .iter()
+                    .filter(|s| s.sha.eq_ignore_ascii_case(sha))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many commit statuses `sha` has in `repo` for `context` (case-insensitive, as on
+    /// GitHub): what GitHub's limit of [`MAX_STATUSES_PER_CONTEXT`] counts.
+    pub fn status_count(&self, repo: &str, sha: &str, context: &str) -> usize {
+        self.commit_statuses(repo, sha)
+            .iter()
+            .filter(|s| s.context.eq_ignore_ascii_case(context))
+            .count()
+    }
+
+    /// The statuses of a deployment, oldest first (added with
+    /// [`FakeHub::add_deployment_status`] or written through the API); empty for an unknown
+    /// deployment.
+    pub fn deployment_statuses(&self, repo: &str, deployment_id: u64) -> Vec<DeploymentStatus> {
+        let state = self.lock();
+        let Some((owner, name)) = repo.split_once('/') else {
+            return Vec::new();
+        };
+        state
+            .repo(owner, name)
+            .and_then(|r| r.deployments.iter().find(|d| d.id == deployment_id))
+            .map(|d| d.statuses.clone())
+            .unwrap_or_default()
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::examples::{
     Examples, login_for, patch_user, replace_in_strings, retarget, set, string_at,
 };
-use crate::state::{Commit, Deployment, DeploymentStatus, Repo, Run};
+use crate::state::{Commit, CommitStatus, Deployment, DeploymentStatus, Repo, Run};
 
 /// What every renderer needs: the examples and the API base the request came in on.
 pub(crate) struct Ctx<'a> {
@@ -267,31 +267,94 @@ impl Ctx<'_> {
             .pointer("/0")
             .cloned()
             .unwrap_or(Value::Null);
-        let deployment_url = format!("{}/deployments/{}", self.api(repo), d.id);
         let items = page
             .iter()
-            .map(|s| {
-                let mut value = self.retargeted(&template, repo);
-                // The example's description says the deployment succeeded; keep it only when
-                // that is true rather than contradict `state`.
-                if s.state != "success" {
-                    set(&mut value, "/description", "");
-                }
-                set(&mut value, "/id", s.id);
-                set(&mut value, "/state", s.state.as_str());
-                set(&mut value, "/environment", d.environment.as_str());
-                set(&mut value, "/created_at", timestamp(s.created_at));
-                set(&mut value, "/updated_at", timestamp(s.created_at));
-                set(&mut value, "/deployment_url", deployment_url.as_str());
-                set(
-                    &mut value,
-                    "/url",
-                    format!("{deployment_url}/statuses/{}", s.id),
-                );
-                value
-            })
+            .map(|s| self.deployment_status(&template, repo, d, s))
             .collect();
         Value::Array(items)
+    }
+
+    /// One deployment status from `template` (an item of the list example, or the example of
+    /// `POST …/statuses`).
+    fn deployment_status(
+        &self,
+        template: &Value,
+        repo: &Repo,
+        d: &Deployment,
+        s: &DeploymentStatus,
+    ) -> Value {
+        let mut value = self.retargeted(template, repo);
+        let deployment_url = format!("{}/deployments/{}", self.api(repo), d.id);
+        match &s.description {
+            Some(description) => set(&mut value, "/description", description.as_str()),
+            // The example's description says the deployment succeeded; keep it only when
+            // that is true rather than contradict `state`.
+            None if s.state != "success" => set(&mut value, "/description", ""),
+            None => {}
+        }
+        // A written status shows what was written; GitHub's default for an omitted URL is "".
+        let written = s.description.is_some() || s.log_url.is_some();
+        if written || s.environment_url.is_some() {
+            let environment_url = s.environment_url.as_deref().unwrap_or("");
+            set(&mut value, "/environment_url", environment_url);
+        }
+        if written {
+            let log_url = s.log_url.as_deref().unwrap_or("");
+            set(&mut value, "/log_url", log_url);
+            set(&mut value, "/target_url", log_url);
+        }
+        let environment = s.environment.as_deref().unwrap_or(d.environment.as_str());
+        set(&mut value, "/id", s.id);
+        set(&mut value, "/state", s.state.as_str());
+        set(&mut value, "/environment", environment);
+        set(&mut value, "/created_at", timestamp(s.created_at));
+        set(&mut value, "/updated_at", timestamp(s.created_at));
+        set(&mut value, "/repository_url", self.api(repo));
+        set(
+            &mut value,
+            "/url",
+            format!("{deployment_url}/statuses/{}", s.id),
+        );
+        set(&mut value, "/deployment_url", deployment_url);
+        value
+    }
+
+    /// `POST /repos/{o}/{r}/deployments/{id}/statuses`: the created status.
+    pub fn created_deployment_status(
+        &self,
+        repo: &Repo,
+        d: &Deployment,
+        s: &DeploymentStatus,
+    ) -> Value {
+        self.deployment_status(&self.examples.deployment_status, repo, d, s)
+    }
+
+    /// `POST /repos/{o}/{r}/statuses/{sha}`: the created commit status.
+    pub fn commit_status(&self, repo: &Repo, s: &CommitStatus) -> Value {
+        let mut value = self.retargeted(&self.examples.commit_status, repo);
+        let opt = |text: &Option<String>| text.as_deref().map_or(Value::Null, Value::from);
+        set(&mut value, "/id", s.id);
+        set(&mut value, "/state", s.state.as_str());
+        set(&mut value, "/context", s.context.as_str());
+        set(&mut value, "/description", opt(&s.description));
+        set(&mut value, "/target_url", opt(&s.target_url));
+        set(&mut value, "/created_at", timestamp(s.created_at));
+        set(&mut value, "/updated_at", timestamp(s.created_at));
+        set(&mut value, "/url", self.status_url(repo, &s.sha));
+        value
+    }
+
+    /// `…/repos/{o}/{r}/statuses/{sha}`, the `url` and `Location` of a commit status.
+    pub fn status_url(&self, repo: &Repo, sha: &str) -> String {
+        format!("{}/statuses/{sha}", self.api(repo))
+    }
+
+    /// `…/repos/{o}/{r}/deployments/{id}/statuses/{status}`, a deployment status's `Location`.
+    pub fn deployment_status_url(&self, repo: &Repo, deployment: u64, status: u64) -> String {
+        format!(
+            "{}/deployments/{deployment}/statuses/{status}",
+            self.api(repo)
+        )
     }
 
     /// `GET /repos/{o}/{r}/compare/{base}...{head}`.
@@ -371,6 +434,42 @@ impl Ctx<'_> {
             set(&mut value, &format!("{base}/reset"), reset);
         }
         value
+    }
+
+    /// A `422 Validation Failed` body (`validation-error` schema) with one item in `errors`:
+    /// `(resource, field, code, message)`, e.g. `("Status", Some("state"), "custom", "state is
+    /// not included in the list")`. Only properties the schema declares are written.
+    pub fn validation_failed(
+        &self,
+        error: (&str, Option<&str>, &str, &str),
+        documentation_url: &str,
+    ) -> Value {
+        let (resource, field, code, message) = error;
+        let declared = |names: &[String], key: &str| names.iter().any(|p| p == key);
+        let mut item = serde_json::Map::new();
+        for (key, val) in [
+            ("resource", Some(resource)),
+            ("field", field),
+            ("code", Some(code)),
+            ("message", Some(message)),
+        ] {
+            if let Some(val) =
+                val.filter(|_| declared(&self.examples.validation_item_properties, key))
+            {
+                item.insert(key.to_owned(), Value::from(val));
+            }
+        }
+        let mut map = serde_json::Map::new();
+        for (key, val) in [
+            ("message", Value::from("Validation Failed")),
+            ("documentation_url", Value::from(documentation_url)),
+            ("errors", Value::Array(vec![Value::Object(item)])),
+        ] {
+            if declared(&self.examples.validation_properties, key) {
+                map.insert(key.to_owned(), val);
+            }
+        }
+        Value::Object(map)
     }
 
     /// A GitHub error body (`basic-error` schema): `message`, `documentation_url`, `status`.

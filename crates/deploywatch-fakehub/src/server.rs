@@ -13,11 +13,21 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::render::Ctx;
-use crate::state::{Deployment, DeploymentStatus, Run};
-use crate::{RequestRecord, Shared, State, WINDOW, device};
+use crate::state::{CommitStatus, Deployment, DeploymentStatus, Repo, Run};
+use crate::{RequestRecord, Shared, State, WINDOW, WriteRecord, device};
 
 /// Cap on a device-flow request body; real ones are a few dozen bytes.
 const MAX_FORM_BODY: usize = 64 * 1024;
+
+/// Cap on a REST write's JSON body; a status is a few hundred bytes.
+const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// The operations of the two writes, as named in GitHub's OpenAPI description.
+const CREATE_COMMIT_STATUS: &str = "repos/create-commit-status";
+const CREATE_DEPLOYMENT_STATUS: &str = "repos/create-deployment-status";
+
+/// GitHub's maximum `description` of a commit or deployment status, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 140;
 
 /// Entry point for every request.
 pub(crate) async fn handle(
@@ -33,33 +43,72 @@ pub(crate) async fn handle(
     let authorization = parts.headers.contains_key(header::AUTHORIZATION);
     let path = parts.uri.path().to_owned();
 
-    let response = if matches!(
+    let is_web = matches!(
         path.as_str(),
         "/login/device/code" | "/login/oauth/access_token" | "/login/device"
-    ) {
+    );
+    let is_write = !is_web && is_write_method(&parts.method);
+    let (response, written) = if is_web {
         let bytes = axum::body::to_bytes(body, MAX_FORM_BODY)
             .await
             .unwrap_or_default();
-        web(&shared, &parts.method, &path, &parts.headers, &bytes)
+        let response = web(&shared, &parts.method, &path, &parts.headers, &bytes);
+        (response, None)
     } else {
-        api(
-            &shared,
-            &parts.method,
-            &path,
-            parts.uri.query().unwrap_or(""),
-            &parts.headers,
-        )
+        // A body over the cap reads as no body, which the write answers as unparsable JSON.
+        let bytes = if is_write {
+            axum::body::to_bytes(body, MAX_JSON_BODY)
+                .await
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        let request = ApiRequest {
+            method: &parts.method,
+            path: &path,
+            query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body: &bytes,
+        };
+        let response = api(&shared, &request);
+        (response, is_write.then(|| recorded_body(&bytes)))
     };
 
-    shared.lock().requests.push(RequestRecord {
+    let mut state = shared.lock();
+    let status = response.status().as_u16();
+    if let Some(body) = written {
+        state.writes.push(WriteRecord {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            body,
+            status,
+            at: Utc::now(),
+        });
+    }
+    state.requests.push(RequestRecord {
         method: parts.method.to_string(),
         path_and_query,
-        status: response.status().as_u16(),
+        status,
         if_none_match,
         authorization,
         at: Instant::now(),
     });
+    drop(state);
     response
+}
+
+/// The methods that change something on GitHub.
+fn is_write_method(method: &Method) -> bool {
+    [Method::POST, Method::PATCH, Method::PUT, Method::DELETE].contains(method)
+}
+
+/// A write's body as recorded: its JSON, `Null` when empty, the text when it is not JSON.
+fn recorded_body(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -160,8 +209,25 @@ impl Answer {
     }
 }
 
+/// One REST request as the API handler sees it.
+struct ApiRequest<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: &'a str,
+    headers: &'a HeaderMap,
+    /// Read for writes only; empty for reads.
+    body: &'a [u8],
+}
+
 /// The REST API: authentication, secondary and primary rate limits, routing, ETags.
-fn api(shared: &Shared, method: &Method, path: &str, query: &str, headers: &HeaderMap) -> Response {
+fn api(shared: &Shared, request: &ApiRequest<'_>) -> Response {
+    let ApiRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    } = *request;
     let (prefix, route) = match path.strip_prefix("/api/v3") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => ("/api/v3", rest),
         _ => ("", path),
@@ -235,7 +301,9 @@ fn api(shared: &Shared, method: &Method, path: &str, query: &str, headers: &Head
             headers,
             false,
         );
-    } else if method != Method::GET {
+    } else if *method == Method::POST {
+        route_post(&ctx, &mut state, &segments, body)
+    } else if *method != Method::GET {
         Answer {
             status: StatusCode::NOT_FOUND,
             body: ctx.error(404, "Not Found", &shared.examples.docs_root),
@@ -599,5 +667,330 @@ fn operation_of(rest: &[&str]) -> &'static str {
         ["compare", ..] => "repos/compare-commits-with-basehead",
         ["commits", ..] => "repos/get-commit",
         _ => "",
+    }
+}
+
+/// A write's error answer, boxed: the fallible steps of a write return it early.
+type Refusal = Box<Answer>;
+
+/// What a write creates, from its path.
+enum Write<'a> {
+    /// `POST /repos/{o}/{r}/statuses/{sha}`.
+    CommitStatus { sha: &'a str },
+    /// `POST /repos/{o}/{r}/deployments/{id}/statuses`.
+    DeploymentStatus { id: &'a str },
+}
+
+impl Write<'_> {
+    fn operation(&self) -> &'static str {
+        match self {
+            Write::CommitStatus { .. } => CREATE_COMMIT_STATUS,
+            Write::DeploymentStatus { .. } => CREATE_DEPLOYMENT_STATUS,
+        }
+    }
+
+    /// The `resource` GitHub names in a validation error.
+    fn resource(&self) -> &'static str {
+        match self {
+            Write::CommitStatus { .. } => "Status",
+            Write::DeploymentStatus { .. } => "DeploymentStatus",
+        }
+    }
+
+    /// The fine-grained permission the write needs, as GitHub names it in
+    /// `X-Accepted-GitHub-Permissions`.
+    fn permission(&self) -> &'static str {
+        match self {
+            Write::CommitStatus { .. } => "statuses=write",
+            Write::DeploymentStatus { .. } => "deployments=write",
+        }
+    }
+}
+
+/// An error answer of a write, with the operation's documentation page.
+fn write_error(ctx: &Ctx<'_>, status: StatusCode, message: &str, operation: &str) -> Answer {
+    Answer {
+        status,
+        body: ctx.error(status.as_u16(), message, ctx.examples.doc(operation)),
+        headers: HeaderMap::new(),
+    }
+}
+
+/// A `422 Validation Failed` of a write about `field` (or the whole resource).
+fn invalid(ctx: &Ctx<'_>, write: &Write<'_>, field: Option<&str>, message: &str) -> Answer {
+    let operation = write.operation();
+    Answer {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        body: ctx.validation_failed(
+            (write.resource(), field, "custom", message),
+            ctx.examples.doc(operation),
+        ),
+        headers: HeaderMap::new(),
+    }
+}
+
+/// The request's string field `key`: `None` when absent or `null`; a `422` naming the field
+/// when it is something else, as GitHub's schema validation answers.
+fn text_field(
+    ctx: &Ctx<'_>,
+    body: &serde_json::Map<String, Value>,
+    key: &str,
+    operation: &str,
+) -> Result<Option<String>, Refusal> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err(Box::new(write_error(
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("Invalid request.\n\nFor 'properties/{key}', {other} is not a string."),
+            operation,
+        ))),
+    }
+}
+
+/// Routes a `POST` to its operation and applies it: checks as GitHub does (the repository,
+/// write access, the body, the commit or deployment, the state and description, the number of
+/// statuses) and creates the status.
+fn route_post(ctx: &Ctx<'_>, state: &mut State, segments: &[&str], body: &[u8]) -> Answer {
+    let (owner, name, write) = match segments {
+        ["repos", owner, name, "statuses", sha] => (*owner, *name, Write::CommitStatus { sha }),
+        ["repos", owner, name, "deployments", id, "statuses"] => {
+            (*owner, *name, Write::DeploymentStatus { id })
+        }
+        _ => return write_error(ctx, StatusCode::NOT_FOUND, "Not Found", ""),
+    };
+    let operation = write.operation();
+    if state.repo(owner, name).is_none() {
+        return write_error(ctx, StatusCode::NOT_FOUND, "Not Found", operation);
+    }
+    if state.read_only {
+        let mut answer = write_error(
+            ctx,
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by personal access token",
+            operation,
+        );
+        answer.headers.insert(
+            "x-accepted-github-permissions",
+            HeaderValue::from_static(write.permission()),
+        );
+        return answer;
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return write_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "Problems parsing JSON",
+            operation,
+        );
+    };
+    let allowed = ctx.examples.allowed(operation, "state");
+    let Some(new_state) = fields
+        .get("state")
+        .and_then(Value::as_str)
+        .filter(|s| allowed.iter().any(|a| a == s))
+    else {
+        return invalid(
+            ctx,
+            &write,
+            Some("state"),
+            "state is not included in the list",
+        );
+    };
+    let description = match text_field(ctx, &fields, "description", operation) {
+        Ok(description) => description,
+        Err(answer) => return *answer,
+    };
+    if description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        let message =
+            format!("description is too long (maximum is {MAX_DESCRIPTION_CHARS} characters)");
+        return invalid(ctx, &write, Some("description"), &message);
+    }
+    let result = match write {
+        Write::CommitStatus { sha } => create_commit_status(
+            ctx,
+            state,
+            (owner, name),
+            sha,
+            new_state,
+            description,
+            &fields,
+        ),
+        Write::DeploymentStatus { id } => create_deployment_status(
+            ctx,
+            state,
+            (owner, name),
+            id,
+            new_state,
+            description,
+            &fields,
+        ),
+    };
+    result.unwrap_or_else(|answer| *answer)
+}
+
+/// `POST /repos/{o}/{r}/statuses/{sha}` once the common checks passed.
+fn create_commit_status(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    (owner, name): (&str, &str),
+    reference: &str,
+    new_state: &str,
+    description: Option<String>,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Answer, Refusal> {
+    let write = Write::CommitStatus { sha: reference };
+    let target_url = text_field(ctx, fields, "target_url", CREATE_COMMIT_STATUS)?;
+    let context = text_field(ctx, fields, "context", CREATE_COMMIT_STATUS)?
+        // The request schema's default.
+        .unwrap_or_else(|| "default".to_owned());
+    let not_found = || {
+        Box::new(write_error(
+            ctx,
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            CREATE_COMMIT_STATUS,
+        ))
+    };
+    let repo = state.repo(owner, name).ok_or_else(not_found)?;
+    let Some(sha) = repo.resolve(reference) else {
+        return Err(Box::new(write_error(
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("No commit found for SHA: {reference}"),
+            CREATE_COMMIT_STATUS,
+        )));
+    };
+    let existing = repo
+        .statuses
+        .iter()
+        .filter(|s| s.sha == sha && s.context.eq_ignore_ascii_case(&context))
+        .count();
+    if existing >= state.max_statuses {
+        return Err(Box::new(invalid(
+            ctx,
+            &write,
+            None,
+            "This SHA and context has reached the maximum number of statuses.",
+        )));
+    }
+    let id = state.next_id();
+    let status = CommitStatus {
+        id,
+        sha,
+        state: new_state.to_owned(),
+        context,
+        description,
+        target_url,
+        created_at: Utc::now(),
+    };
+    let repo = state.existing_repo_mut(owner, name).ok_or_else(not_found)?;
+    let body = ctx.commit_status(repo, &status);
+    let location = ctx.status_url(repo, &status.sha);
+    repo.statuses.push(status);
+    Ok(created(body, &location))
+}
+
+/// `POST /repos/{o}/{r}/deployments/{id}/statuses` once the common checks passed. A `success`
+/// marks earlier successful deployments to the same non-production environment `inactive`
+/// unless `auto_inactive` is `false`, as GitHub does.
+fn create_deployment_status(
+    ctx: &Ctx<'_>,
+    state: &mut State,
+    (owner, name): (&str, &str),
+    id: &str,
+    new_state: &str,
+    description: Option<String>,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Answer, Refusal> {
+    let op = CREATE_DEPLOYMENT_STATUS;
+    let not_found = || Box::new(write_error(ctx, StatusCode::NOT_FOUND, "Not Found", op));
+    let environment = text_field(ctx, fields, "environment", op)?;
+    let environment_url = text_field(ctx, fields, "environment_url", op)?;
+    // GitHub: "Setting `log_url` will automatically set `target_url` to the same value", and
+    // the legacy `target_url` alone is still accepted.
+    let log_url = match text_field(ctx, fields, "log_url", op)? {
+        Some(url) => Some(url),
+        None => text_field(ctx, fields, "target_url", op)?,
+    };
+    let auto_inactive = fields
+        .get("auto_inactive")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let repo = state.repo(owner, name).ok_or_else(not_found)?;
+    let Some(deployment) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| repo.deployments.iter().find(|d| d.id == id))
+    else {
+        return Err(not_found());
+    };
+    let deployment_id = deployment.id;
+    let target_environment = environment
+        .clone()
+        .unwrap_or_else(|| deployment.environment.clone());
+    // Earlier deployments whose latest status is `success`, to the same environment that is
+    // not a production one (the fake's `production_environment` is `environment ==
+    // "production"`).
+    let superseded: Vec<u64> =
+        if new_state == "success" && auto_inactive && target_environment != "production" {
+            repo.deployments
+                .iter()
+                .filter(|d| (d.created_at, d.id) < (deployment.created_at, deployment_id))
+                .filter(|d| d.environment == target_environment)
+                .filter(|d| d.statuses.last().is_some_and(|s| s.state == "success"))
+                .map(|d| d.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let now = Utc::now();
+    let status = DeploymentStatus {
+        id: state.next_id(),
+        state: new_state.to_owned(),
+        description: Some(description.unwrap_or_default()),
+        environment,
+        environment_url: Some(environment_url.unwrap_or_default()),
+        log_url: Some(log_url.unwrap_or_default()),
+        created_at: now,
+    };
+    let inactive_ids: Vec<u64> = superseded.iter().map(|_| state.next_id()).collect();
+    let repo = state.existing_repo_mut(owner, name).ok_or_else(not_found)?;
+    for (old, inactive_id) in superseded.iter().zip(inactive_ids) {
+        if let Some(d) = repo.deployments.iter_mut().find(|d| d.id == *old) {
+            d.statuses
+                .push(DeploymentStatus::bare(inactive_id, "inactive", now));
+        }
+    }
+    let repo: &Repo = repo;
+    let Some(deployment) = repo.deployments.iter().find(|d| d.id == deployment_id) else {
+        return Err(not_found());
+    };
+    let body = ctx.created_deployment_status(repo, deployment, &status);
+    let location = ctx.deployment_status_url(repo, deployment_id, status.id);
+    if let Some(d) = state
+        .existing_repo_mut(owner, name)
+        .and_then(|r| r.deployments.iter_mut().find(|d| d.id == deployment_id))
+    {
+        d.statuses.push(status);
+    }
+    Ok(created(body, &location))
+}
+
+/// `201 Created` with `body` and the `Location` GitHub's description documents for both
+/// writes.
+fn created(body: Value, location: &str) -> Answer {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    Answer {
+        status: StatusCode::CREATED,
+        body,
+        headers,
     }
 }

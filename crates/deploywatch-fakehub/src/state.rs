@@ -1,4 +1,5 @@
-//! The fake's model of GitHub: repositories, branches, commits, workflow runs, deployments.
+//! The fake's model of GitHub: repositories, branches, commits, workflow runs, deployments,
+//! commit statuses.
 //!
 //! Pure data and the queries the endpoints need (resolving a ref, comparing two commits); no
 //! HTTP and no JSON here.
@@ -44,10 +45,50 @@ pub(crate) struct Deployment {
     pub statuses: Vec<DeploymentStatus>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct DeploymentStatus {
+/// One status of a deployment: added by [`crate::FakeHub::add_deployment_status`] or created
+/// through `POST /repos/{owner}/{repo}/deployments/{id}/statuses`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentStatus {
     pub id: u64,
+    /// `error`, `failure`, `inactive`, `in_progress`, `queued`, `pending` or `success`.
     pub state: String,
+    /// As written; `None` for a status added by `add_deployment_status`.
+    pub description: Option<String>,
+    /// The environment the status names; `None` means the deployment's own.
+    pub environment: Option<String>,
+    pub environment_url: Option<String>,
+    /// The `log_url` written (or the legacy `target_url`, which GitHub takes for it).
+    pub log_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl DeploymentStatus {
+    /// A status with only a state, as `add_deployment_status` creates it.
+    pub(crate) fn bare(id: u64, state: &str, created_at: DateTime<Utc>) -> DeploymentStatus {
+        DeploymentStatus {
+            id,
+            state: state.to_owned(),
+            description: None,
+            environment: None,
+            environment_url: None,
+            log_url: None,
+            created_at,
+        }
+    }
+}
+
+/// One commit status created through `POST /repos/{owner}/{repo}/statuses/{sha}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStatus {
+    pub id: u64,
+    /// The full, lowercase SHA the status was attached to.
+    pub sha: String,
+    /// `error`, `failure`, `pending` or `success`.
+    pub state: String,
+    /// As written; GitHub's default `default` when the request had none.
+    pub context: String,
+    pub description: Option<String>,
+    pub target_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -61,6 +102,8 @@ pub(crate) struct Repo {
     pub runs: Vec<Run>,
     pub workflows: BTreeMap<String, u64>,
     pub deployments: Vec<Deployment>,
+    /// Commit statuses, oldest first.
+    pub statuses: Vec<CommitStatus>,
 }
 
 impl Repo {
@@ -74,6 +117,7 @@ impl Repo {
             runs: Vec::new(),
             workflows: BTreeMap::new(),
             deployments: Vec::new(),
+            statuses: Vec::new(),
         }
     }
 

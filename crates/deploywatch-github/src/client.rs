@@ -1,5 +1,6 @@
 //! The GitHub client: branch heads, workflow runs, deployments and compare, read through
-//! octocrab's raw request API with conditional requests and a rate-limit gate in front.
+//! octocrab's raw request API with conditional requests and a rate-limit gate in front (the
+//! writes, in `write.rs`, go through the same gate).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use deploywatch_core::{CiRun, Sha};
-use http::StatusCode;
 use http::header::{ACCEPT, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use octocrab::Octocrab;
@@ -30,7 +31,13 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The media type GitHub recommends for its REST API.
-const GITHUB_JSON: &str = "application/vnd.github+json";
+pub(crate) const GITHUB_JSON: &str = "application/vnd.github+json";
+
+/// The least time between two writes by one client and its clones by default. GitHub's
+/// guidance against its secondary rate limits: "If you are making a large number of POST,
+/// PATCH, PUT, or DELETE requests for a single user or client ID, wait at least one second
+/// between each request."
+const DEFAULT_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A value read from GitHub, and whether it came with this request.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,13 +89,15 @@ pub struct CommitSummary {
 #[derive(Clone)]
 pub struct GitHub {
     crab: Octocrab,
-    base: ApiBase,
+    pub(crate) base: ApiBase,
     authenticated: bool,
     /// Kept for the one other service that takes it: ghcr.io ([`GitHub::token`]).
     token: Option<Token>,
     cache: Arc<dyn EtagCache>,
     shared: Arc<Shared>,
     timeout: Duration,
+    /// The least time between two writes ([`DEFAULT_WRITE_INTERVAL`]).
+    write_interval: Duration,
 }
 
 /// At most this many requests to GitHub at once, whatever the number of repositories polled
@@ -102,6 +111,10 @@ struct Shared {
     /// requests waiting while the quota is being learned.
     settled: tokio::sync::Notify,
     slots: tokio::sync::Semaphore,
+    /// Held by the one write on its way, with when the last write was sent: writes go out one
+    /// at a time, spaced by the write interval (GitHub: "make requests serially instead of
+    /// concurrently" for writes).
+    last_write: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Default for Shared {
@@ -111,6 +124,7 @@ impl Default for Shared {
             requests: AtomicU64::new(0),
             settled: tokio::sync::Notify::new(),
             slots: tokio::sync::Semaphore::new(MAX_CONCURRENT),
+            last_write: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -200,6 +214,7 @@ impl GitHub {
             cache: Arc::new(MemoryEtagCache::default()),
             shared: Arc::default(),
             timeout: DEFAULT_TIMEOUT,
+            write_interval: DEFAULT_WRITE_INTERVAL,
         })
     }
 
@@ -212,6 +227,14 @@ impl GitHub {
     /// Sets how long one request, body included, may take (default 20 s).
     pub fn with_timeout(mut self, timeout: Duration) -> GitHub {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets the least time between two writes (commit and deployment statuses) sent by this
+    /// client and its clones (default 1 s, GitHub's advice against its secondary rate limits).
+    /// Writes go out one at a time whatever the interval; tests set it to zero.
+    pub fn with_write_interval(mut self, interval: Duration) -> GitHub {
+        self.write_interval = interval;
         self
     }
 
@@ -529,31 +552,36 @@ impl GitHub {
         }
     }
 
-    /// One conditional GET: at most [`MAX_CONCURRENT`] at once, admitted by the rate gate
-    /// before it is sent, `If-None-Match` from the cache, the cached body on `304`, rate
-    /// headers recorded from every answer.
-    async fn fetch(&self, url: &Url) -> Result<Answer, GitHubError> {
+    /// One request to the API, reads and writes alike: at most [`MAX_CONCURRENT`] at once,
+    /// admitted by the rate gate before it is sent (so writes spend the same quota as reads),
+    /// counted in [`GitHub::request_count`], bounded by the timeout, and its answer's rate
+    /// headers, `Retry-After` and rate-limit rejections recorded with the gate. A rate-limit
+    /// rejection comes back as [`GitHubError::RateLimited`]; every other answer as it came.
+    pub(crate) async fn exchange(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(http::response::Parts, Vec<u8>), GitHubError> {
         // The semaphore is never closed, so this cannot fail.
         let _slot = self.shared.slots.acquire().await.ok();
         let ticket = self.admit().await?;
 
-        let key = url.as_str();
-        let cached = self.cache.get(key);
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static(GITHUB_JSON));
-        if let Some((etag, _)) = &cached {
-            // An ETag that is not a valid header value (a corrupt persisted cache) is skipped:
-            // the request goes out unconditional and refreshes the entry.
-            if let Ok(value) = HeaderValue::from_str(etag) {
-                headers.insert(IF_NONE_MATCH, value);
-            }
+        let mut builder = http::Request::builder().method(method).uri(url.as_str());
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
         }
+        let request = self
+            .crab
+            .build_request(builder, body)
+            .map_err(|e| GitHubError::Setup(format!("request to {url}: {}", error_chain(&e))))?;
 
         self.shared.requests.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
             let response = self
                 .crab
-                ._get_with_headers(key, Some(headers))
+                .execute(request)
                 .await
                 .map_err(|e| GitHubError::Unreachable(error_chain(&e)))?;
             let (parts, body) = response.into_parts();
@@ -570,15 +598,46 @@ impl GitHub {
                 ))
             })??;
 
-        let status = parts.status;
-        let says_rate_limit = status == StatusCode::FORBIDDEN
+        let says_rate_limit = parts.status == StatusCode::FORBIDDEN
             && wire::error_message(&bytes)
                 .to_ascii_lowercase()
                 .contains("rate limit");
-        if let Some(reset) = ticket.answer(status, &parts.headers, says_rate_limit) {
+        if let Some(reset) = ticket.answer(parts.status, &parts.headers, says_rate_limit) {
             return Err(GitHubError::RateLimited { reset });
         }
+        Ok((parts, bytes))
+    }
 
+    /// Runs `send` (one write) when it is the only write on its way and at least the write
+    /// interval has passed since the previous one was sent, by this client or a clone.
+    pub(crate) async fn one_write<T>(&self, send: impl Future<Output = T>) -> T {
+        let mut last_write = self.shared.last_write.lock().await;
+        if let Some(last) = *last_write {
+            tokio::time::sleep_until(last + self.write_interval).await;
+        }
+        let result = send.await;
+        // Whether or not it got through, the next write waits its interval after this one.
+        *last_write = Some(tokio::time::Instant::now());
+        result
+    }
+
+    /// One conditional GET through [`GitHub::exchange`]: `If-None-Match` from the cache, the
+    /// cached body on `304`.
+    async fn fetch(&self, url: &Url) -> Result<Answer, GitHubError> {
+        let key = url.as_str();
+        let cached = self.cache.get(key);
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(GITHUB_JSON));
+        if let Some((etag, _)) = &cached {
+            // An ETag that is not a valid header value (a corrupt persisted cache) is skipped:
+            // the request goes out unconditional and refreshes the entry.
+            if let Ok(value) = HeaderValue::from_str(etag) {
+                headers.insert(IF_NONE_MATCH, value);
+            }
+        }
+
+        let (parts, bytes) = self.exchange(Method::GET, url, headers, None).await?;
+        let status = parts.status;
         if status == StatusCode::NOT_MODIFIED {
             return match cached {
                 Some((_, body)) => Ok(Answer::Body {
@@ -659,7 +718,7 @@ pub(crate) async fn read_capped(
     }
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, GitHubError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, GitHubError> {
     serde_json::from_slice(bytes).map_err(|e| GitHubError::Decode(format!("{what}: {e}")))
 }
 

@@ -1,9 +1,11 @@
-//! The errors of reading GitHub, worded so a person can act on them.
+//! The errors of reading and writing GitHub, worded so a person can act on them.
 
 use chrono::{DateTime, Utc};
 
-/// Why a GitHub read failed. Callers branch on the kind: the engine turns every one of them
-/// into an `unverifiable` verdict whose reason is this error's `Display` (SPEC §3).
+use crate::write::WriteKind;
+
+/// Why a GitHub read or write failed. Callers branch on the kind: the engine turns every one
+/// of them into an `unverifiable` verdict whose reason is this error's `Display` (SPEC §3).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GitHubError {
     /// The rate limit is used up (or only the reserve is left), or GitHub asked us to wait
@@ -36,6 +38,42 @@ pub enum GitHubError {
     /// Tokio runtime.
     #[error("GitHub client cannot be set up: {0}")]
     Setup(String),
+    /// A write was answered 403 (not a rate limit) or 404: the token may not write this kind
+    /// of status to the repository. A classic token lacks the scope, a fine-grained token or
+    /// an app the permission, or the organisation's SSO has not authorised the token; GitHub
+    /// answers 404 instead of 403 where it hides the repository from the token. `detail` is
+    /// GitHub's message.
+    #[error(
+        "the GitHub token cannot write {} to {repo}: it needs {} ({})",
+        kind.plural(),
+        kind.needs(),
+        refusal(*kind, *status, detail)
+    )]
+    WriteRefused {
+        kind: WriteKind,
+        repo: String,
+        status: u16,
+        detail: String,
+    },
+    /// A write was answered 422: GitHub validated it and said no (an unknown commit, the 1000
+    /// statuses GitHub allows per commit and context reached, an invalid field). `target`
+    /// names what was written to (`commit abc1234 in acme/shop`); `detail` is GitHub's
+    /// message with the reasons it gave.
+    #[error("GitHub rejected the {} for {target}: {detail}", kind.singular())]
+    WriteRejected {
+        kind: WriteKind,
+        target: String,
+        detail: String,
+    },
+    /// A write was asked of a client without a token; nothing was sent (GitHub accepts no
+    /// anonymous writes).
+    #[error(
+        "writing {} to {repo} needs a GitHub token: sign in with `deploywatch auth login` or \
+         set GITHUB_TOKEN to a token with {}",
+        kind.plural(),
+        kind.needs()
+    )]
+    TokenRequired { kind: WriteKind, repo: String },
     /// The OS keyring could not store, read or delete the token.
     #[error(
         "the OS keyring is unavailable ({0}); set GITHUB_TOKEN instead or start a secret service"
@@ -58,8 +96,24 @@ impl GitHubError {
             | GitHubError::Forbidden(_)
             | GitHubError::NotFound { .. }
             | GitHubError::Setup(_)
-            | GitHubError::Keyring(_) => false,
+            | GitHubError::Keyring(_)
+            | GitHubError::WriteRefused { .. }
+            | GitHubError::WriteRejected { .. }
+            | GitHubError::TokenRequired { .. } => false,
         }
+    }
+}
+
+/// What GitHub said when it refused a write, and for a 404 what else it may mean.
+fn refusal(kind: WriteKind, status: u16, detail: &str) -> String {
+    if status == 404 {
+        format!(
+            "GitHub answered 404 {detail}, as it does when the token may not write there; \
+             check too that {}",
+            kind.targets_exist()
+        )
+    } else {
+        format!("GitHub answered {status}: {detail}")
     }
 }
 

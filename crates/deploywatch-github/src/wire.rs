@@ -198,6 +198,54 @@ pub(crate) struct DeploymentStatus {
     pub(crate) created_at: Option<DateTime<Utc>>,
 }
 
+/// A created commit or deployment status: the fields Deploywatch keeps.
+#[derive(Deserialize)]
+pub(crate) struct CreatedStatus {
+    pub(crate) id: u64,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    pub(crate) created_at: Option<DateTime<Utc>>,
+}
+
+/// GitHub's `422` body: `message` ("Validation Failed") and `errors`, each an object with a
+/// `message` or `field` and `code` (`validation-error`), or a string (`validation-error-simple`).
+#[derive(Deserialize)]
+struct ValidationBody {
+    message: String,
+    #[serde(default)]
+    errors: Vec<serde_json::Value>,
+}
+
+/// A `422` answer as one line: GitHub's message and the reasons in `errors`
+/// (`Validation Failed: description is too long (maximum is 140 characters)`); anything else
+/// as [`error_message`] reads it.
+pub(crate) fn validation_detail(body: &[u8]) -> String {
+    let Ok(parsed) = serde_json::from_slice::<ValidationBody>(body) else {
+        return error_message(body);
+    };
+    let reasons: Vec<String> = parsed
+        .errors
+        .iter()
+        .filter_map(|item| match item {
+            serde_json::Value::String(text) => Some(text.clone()),
+            serde_json::Value::Object(map) => {
+                let text = |key: &str| map.get(key).and_then(|v| v.as_str());
+                text("message").map(str::to_owned).or_else(|| {
+                    let field = text("field")?;
+                    Some(format!("{field} {}", text("code").unwrap_or("invalid")))
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if reasons.is_empty() {
+        parsed.message
+    } else {
+        format!("{}: {}", parsed.message, reasons.join("; "))
+    }
+}
+
 /// GitHub's error body: `{"message": "Not Found", "documentation_url": …}`.
 #[derive(Deserialize)]
 pub(crate) struct ErrorBody {
@@ -338,5 +386,26 @@ mod tests {
         assert_eq!(error_message(b"<html>502</html>"), "<html>502</html>");
         assert_eq!(error_message(b""), "(empty body)");
         assert_eq!(error_message(&[b'x'; 500]).len(), 200);
+    }
+
+    #[test]
+    fn validation_details() {
+        let check = |body: &str, want: &str| {
+            assert_eq!(validation_detail(body.as_bytes()), want, "{body}");
+        };
+        check(
+            r#"{"message":"Validation Failed","errors":[{"resource":"Status","code":"custom",
+                "field":"description","message":"description is too long (maximum is 140 characters)"}]}"#,
+            "Validation Failed: description is too long (maximum is 140 characters)",
+        );
+        check(
+            r#"{"message":"Validation Failed","errors":[{"resource":"Status","field":"state","code":"invalid"},"and a string"]}"#,
+            "Validation Failed: state invalid; and a string",
+        );
+        check(
+            r#"{"message":"No commit found for SHA: abc","documentation_url":"x"}"#,
+            "No commit found for SHA: abc",
+        );
+        check("<html>422</html>", "<html>422</html>");
     }
 }

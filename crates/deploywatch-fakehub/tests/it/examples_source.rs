@@ -47,6 +47,8 @@ fn every_operation_in_source_has_its_file_and_files_are_sorted_and_pretty() {
         "repos/list-deployment-statuses",
         "repos/compare-commits-with-basehead",
         "rate-limit/get",
+        "repos/create-commit-status",
+        "repos/create-deployment-status",
     ];
     for id in needed {
         assert!(operations.contains_key(id), "{id} is extracted");

@@ -7,3 +7,4 @@ mod limits;
 mod octocrab_models;
 mod rest;
 mod support;
+mod writes;

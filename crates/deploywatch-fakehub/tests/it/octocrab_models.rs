@@ -127,3 +127,47 @@ async fn octocrab_reads_the_error_bodies() {
         Some("https://docs.github.com/rest/branches/branches#get-a-branch")
     );
 }
+
+#[tokio::test]
+async fn octocrab_parses_the_answers_to_both_writes() {
+    let (hub, _, deployment_id) = fleet().await;
+    for base in [hub.api_url(), format!("{}/api/v3/", hub.api_url())] {
+        let crab = crab(base.clone());
+        let repo = crab.repos("acme", "shop");
+        let status = repo
+            .create_status(sha('b'), octocrab::models::StatusState::Failure)
+            .context("deploywatch/production".to_owned())
+            .description("Live: aaaaaaa".to_owned())
+            .target("https://deploywatch.example/p".to_owned())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: create status: {e:?}"));
+        assert_eq!(status.state, octocrab::models::StatusState::Failure);
+        assert_eq!(status.context.as_deref(), Some("deploywatch/production"));
+        assert_eq!(status.description.as_deref(), Some("Live: aaaaaaa"));
+
+        let created = repo
+            .deployments()
+            .statuses(deployment_id)
+            .create(octocrab::models::repos::DeploymentStatusState::InProgress)
+            .description("Deploywatch sees the rollout")
+            .log_url("https://deploywatch.example/p")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: create deployment status: {e:?}"));
+        assert_eq!(
+            created.state,
+            octocrab::models::repos::DeploymentStatusState::InProgress
+        );
+        assert_eq!(created.environment.as_deref(), Some("production"));
+        assert_eq!(
+            created.target_url.as_deref(),
+            Some("https://deploywatch.example/p")
+        );
+    }
+    assert_eq!(
+        hub.status_count("acme/shop", &sha('b'), "deploywatch/production"),
+        2
+    );
+    assert_eq!(hub.deployment_statuses("acme/shop", deployment_id).len(), 3);
+}

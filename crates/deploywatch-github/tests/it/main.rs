@@ -4,6 +4,7 @@
 mod device;
 mod limits;
 mod reads;
+mod writes;
 
 use deploywatch_core::Sha;
 use deploywatch_fakehub::FakeHub;
