@@ -125,3 +125,75 @@ async fn the_token_is_sent_but_never_printed() {
     let run = dw.run_async(&["verify", "--json"]).await;
     assert_eq!(run.report()["verdict"], "unverifiable", "{run:?}");
 }
+
+/// `[github] commit_statuses`: one commit status per state change of the expected SHA,
+/// however many polls run, and none again after a restart.
+#[tokio::test]
+async fn commit_statuses_follow_the_deploy_once_per_state_change() {
+    use crate::harness::{Dw, Scenario};
+    use crate::incidents::terminate;
+    use std::time::{Duration, Instant};
+
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    let config = s
+        .config("", "", "confirm = 2")
+        .replace("grace = \"0s\"", "grace = \"2s\"")
+        .replace("[github]\n", "[github]\ncommit_statuses = true\n");
+    let dw = Dw::new(&config);
+    let spawn = |dw: &Dw| {
+        let mut cmd = dw.command(&["watch", "--no-notify"]);
+        cmd.env("GITHUB_TOKEN", "ghp_fake_token_that_may_write")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let states = || -> Vec<(String, String)> {
+        s.hub
+            .commit_statuses("acme/shop", &s.new)
+            .into_iter()
+            .map(|c| (c.state, c.description.unwrap_or_default()))
+            .collect()
+    };
+    let wait_for = |n: usize| async move {
+        let start = Instant::now();
+        while states().len() < n && start.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let child = spawn(&dw);
+    // Deploying within the grace period, then a phantom deploy once confirmed.
+    wait_for(2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.env.set_live(&s.new);
+    wait_for(3).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let run = terminate(child).await;
+    let got = states();
+    let names: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        ["pending", "failure", "success"],
+        "{got:#?}\n{run:?}"
+    );
+    assert_eq!(got[0].1, "Deploying to production");
+    assert!(
+        got[1]
+            .1
+            .starts_with("Phantom deploy: production still serves"),
+        "{got:#?}"
+    );
+    assert!(got[1].1.chars().count() <= 140, "{}", got[1].1);
+    assert!(got[2].1.starts_with("Live in production"), "{got:#?}");
+    assert_eq!(
+        s.hub
+            .status_count("acme/shop", &s.new, "deploywatch/production"),
+        3
+    );
+    // A restart finds the same state and writes nothing.
+    let child = spawn(&dw);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let run = terminate(child).await;
+    assert_eq!(states().len(), 3, "{:#?}\n{run:?}", states());
+}

@@ -2,7 +2,8 @@
 //! overrides, where it lives, and errors that name the file, line and key.
 //!
 //! ```text
-//! [github]          api_url (default "https://api.github.com"), client_id (optional)
+//! [github]          api_url (default "https://api.github.com"), client_id (optional),
+//!                   commit_statuses (false: write deploywatch/<environment> statuses)
 //! [defaults]        grace, ci_timeout, fast_interval, idle_interval, timeout, confirm,
 //!                   each_address (false: probe every address behind the build-info host),
 //!                   on_open / on_cause / on_resolve (commands: arrays of words, no shell),

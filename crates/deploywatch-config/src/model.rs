@@ -111,6 +111,11 @@ pub struct GithubConfig {
     /// `client_id`: the OAuth app client id used by the device flow (`deploywatch auth login`).
     /// An extension of SPEC §5; `None` leaves the choice to the sign-in code's own default.
     pub client_id: Option<String>,
+    /// `commit_statuses` (an extension of SPEC §5): write a commit status
+    /// `deploywatch/<environment>` on each expected SHA as its state changes — pending while
+    /// deploying, success when verified live, failure on an alert — and a deployment status
+    /// when a deployment is verified live (default `false`; needs a token that may write).
+    pub commit_statuses: bool,
 }
 
 impl Default for GithubConfig {
@@ -118,6 +123,7 @@ impl Default for GithubConfig {
         GithubConfig {
             api_url: DEFAULT_API_URL.to_owned(),
             client_id: None,
+            commit_statuses: false,
         }
     }
 }

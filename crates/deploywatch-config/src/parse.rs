@@ -24,7 +24,7 @@ const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 const TOP_KEYS: &[&str] = &["github", "defaults", "notifications", "limits", "project"];
 const LIMITS_KEYS: &[&str] = &["max_concurrent_checks", "max_checks_per_host"];
-const GITHUB_KEYS: &[&str] = &["api_url", "client_id"];
+const GITHUB_KEYS: &[&str] = &["api_url", "client_id", "commit_statuses"];
 const SETTINGS_KEYS: &[&str] = &[
     "grace",
     "ci_timeout",
@@ -195,6 +195,9 @@ fn parse_github(t: &Table) -> Result<GithubConfig, ConfigError> {
     }
     if let Some(f) = t.get("client_id") {
         github.client_id = Some(f.word()?.to_owned());
+    }
+    if let Some(f) = t.get("commit_statuses") {
+        github.commit_statuses = f.bool()?;
     }
     Ok(github)
 }

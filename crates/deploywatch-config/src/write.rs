@@ -30,6 +30,7 @@ fn render(config: &Config) -> Result<String, toml::ser::Error> {
         github: GithubDto {
             api_url: &config.github.api_url,
             client_id: config.github.client_id.as_deref(),
+            commit_statuses: config.github.commit_statuses.then_some(true),
         },
         defaults: DefaultsDto {
             settings: SettingsDto::all(&config.defaults),
@@ -199,6 +200,8 @@ struct GithubDto<'a> {
     api_url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit_statuses: Option<bool>,
 }
 
 #[derive(Serialize)]

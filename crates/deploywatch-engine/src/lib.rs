@@ -15,6 +15,7 @@ mod limit;
 mod notify;
 mod registry;
 mod repo;
+mod status;
 mod verify;
 mod watch;
 

@@ -109,6 +109,9 @@ struct EnvSlot {
     /// The open incident's latest action, shown in each of its reports (and in the one that
     /// resolves it) as the check `action`.
     action_check: Option<deploywatch_core::Check>,
+    /// The commit status last written (or, after a restart, the one the stored state implies):
+    /// a new one is written only when it changes (`crate::status`).
+    status: Option<(Sha, deploywatch_github::StatusState)>,
 }
 
 pub(crate) struct RepoSlot {
@@ -243,10 +246,13 @@ impl Watcher {
                     announced: open.is_some(),
                     incident_id: open.map(|i| i.id),
                     incident,
-                    last: stored.map(|s| Last::of(&s.report)),
+                    last: stored.as_ref().map(|s| Last::of(&s.report)),
                     disk: crate::disk::DiskWatch::restore(&engine, &p.name, &e.name),
                     action_lock: Arc::default(),
                     action_check: None,
+                    status: stored.as_ref().and_then(|s| {
+                        crate::status::wanted(&s.report, s.incident.open).map(|w| (w.0, w.1))
+                    }),
                 });
             }
         }
@@ -556,6 +562,9 @@ impl Watcher {
                 order: (slot.project, slot.env),
             });
         }
+        if engine.config.github.commit_statuses {
+            self.follow_status(slot, &report, snapshot);
+        }
         // After the resolve it may come with: the incident ends, then the deploy is live.
         if let Some(notice) = self.verified_live(slot, &report) {
             pending.push(Pending {
@@ -717,16 +726,101 @@ impl Watcher {
         if !first {
             return None;
         }
-        let lag = engine
+        let (to_live, to_ci) = self.lag_of(report, sha);
+        Some(Notice::verified_live(report, to_live, to_ci))
+    }
+
+    /// Writes the environment's commit status when the state it implies changed (and, for a
+    /// deployment verified live, a deployment status), in a task of its own: GitHub's answer
+    /// never holds up a check. A refused write is logged; the state is not retried per poll.
+    fn follow_status(&self, slot: &mut EnvSlot, report: &Report, snapshot: Option<&RepoSnapshot>) {
+        let Some((sha, state, description)) = crate::status::wanted(report, slot.incident.open)
+        else {
+            return;
+        };
+        if slot.status.as_ref() == Some(&(sha.clone(), state)) {
+            return;
+        }
+        slot.status = Some((sha.clone(), state));
+        let project = &self.engine.config.projects[slot.project];
+        let env = &project.environments[slot.env];
+        let description = match state {
+            deploywatch_github::StatusState::Success => {
+                let (to_live, _) = self.lag_of(report, &sha);
+                match to_live {
+                    Some(lag) => format!(
+                        "{description}, {} after the push",
+                        deploywatch_core::human_duration(lag)
+                    ),
+                    None => description,
+                }
+            }
+            _ => description,
+        };
+        let deployment = (state == deploywatch_github::StatusState::Success
+            && env.follows == Follows::Deployments)
+            .then(|| {
+                snapshot
+                    .and_then(|s| s.deployment(&env.name))
+                    .and_then(|d| d.found.as_ref().ok().cloned().flatten())
+                    .filter(|d| d.sha == sha)
+                    .map(|d| d.deployment_id)
+            })
+            .flatten();
+        let write = deploywatch_github::StatusWrite {
+            state,
+            context: crate::status::context(&env.name),
+            description: description.clone(),
+            target_url: None,
+        };
+        let (engine, repo) = (self.engine.clone(), crate::check::repo_ref(project));
+        let place = format!("{}/{}", report.project, report.environment);
+        tokio::spawn(async move {
+            match engine
+                .github
+                .create_commit_status(&repo, &sha, &write)
+                .await
+            {
+                Ok(_) => tracing::info!(
+                    "{place}: commit status {} {} on {}",
+                    write.context,
+                    write.state.as_str(),
+                    sha.short()
+                ),
+                Err(e) => tracing::warn!("{place}: could not write the commit status: {e}"),
+            }
+            if let Some(id) = deployment {
+                let status = deploywatch_github::DeploymentStatusWrite {
+                    state: deploywatch_github::DeploymentState::Success,
+                    description: format!("Verified live by Deploywatch: {description}"),
+                    environment_url: None,
+                    log_url: None,
+                };
+                if let Err(e) = engine
+                    .github
+                    .create_deployment_status(&repo, id, &status)
+                    .await
+                {
+                    tracing::warn!("{place}: could not write the deployment status: {e}");
+                }
+            }
+        });
+    }
+
+    /// From push to first seen live, and from push to CI green, of `sha` in this environment,
+    /// where the store observed them.
+    fn lag_of(&self, report: &Report, sha: &Sha) -> (Option<Duration>, Option<Duration>) {
+        let (p, e) = (report.project.as_str(), report.environment.as_str());
+        let lag = self
+            .engine
             .with_store(|s| s.deploy_lags(Some(p), Some(e), 50).ok())
             .flatten()
             .and_then(|lags| lags.into_iter().find(|l| &l.sha == sha));
         let span = |d: Option<chrono::TimeDelta>| d.and_then(|d| d.to_std().ok());
-        Some(Notice::verified_live(
-            report,
+        (
             lag.as_ref().and_then(|l| span(l.push_to_live())),
             lag.as_ref().and_then(|l| span(l.push_to_ci())),
-        ))
+        )
     }
 
     /// Starts the environment's command for an announced incident event, if the config has

@@ -206,6 +206,7 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 .unwrap_or(deploywatch_config::DEFAULT_API_URL)
                 .to_string(),
             client_id: previous.and_then(|c| c.github.client_id.clone()),
+            commit_statuses: previous.is_some_and(|c| c.github.commit_statuses),
         },
         notifications: deploywatch_config::Notifications {
             desktop: form.desktop_notifications,

@@ -34,6 +34,7 @@ fn the_spec_example_parses_with_every_value() {
         github: GithubConfig {
             api_url: "https://api.github.com".into(),
             client_id: None,
+            commit_statuses: false,
         },
         notifications: Notifications {
             desktop: true,
@@ -506,4 +507,10 @@ fn webhook_format_and_verified_live_are_read_and_round_trip() {
     }
     let rendered = to_toml(&plain);
     assert!(!rendered.contains("webhook_format") && !rendered.contains("verified_live"));
+    assert!(!plain.github.commit_statuses && !rendered.contains("commit_statuses"));
+    let on = parse_str(&format!("[github]\ncommit_statuses = true\n{BASE}")).unwrap();
+    assert!(on.github.commit_statuses);
+    let mut again = parse_str(&to_toml(&on)).unwrap();
+    again.source = on.source.clone();
+    assert_eq!(again, on);
 }
