@@ -192,10 +192,17 @@ pub struct Notifier {
 
 /// The webhook's queue and its one worker: notices are delivered in order, each with its
 /// retries, off the watcher's loop — a dead webhook delays only other webhook deliveries.
+/// The worker holds only [`Courier`], not the queue's sender: when the last `Notifier` clone
+/// is gone (a config reload makes a new one) the worker delivers what waits and ends.
 struct Outbox {
+    queue: std::sync::OnceLock<mpsc::Sender<Notice>>,
+    courier: Arc<Courier>,
+}
+
+/// What delivering takes, shared by the outbox and its worker.
+struct Courier {
     webhook: Webhook,
     http: reqwest::Client,
-    queue: std::sync::OnceLock<mpsc::Sender<Notice>>,
     /// Notices queued or being delivered, and a wake-up when that reaches zero.
     pending: AtomicUsize,
     settled: tokio::sync::Notify,
@@ -213,12 +220,14 @@ impl Notifier {
             desktop,
             webhook: webhook.map(|webhook| {
                 Arc::new(Outbox {
-                    webhook,
-                    http,
                     queue: std::sync::OnceLock::new(),
-                    pending: AtomicUsize::new(0),
-                    settled: tokio::sync::Notify::new(),
-                    recorder: std::sync::Mutex::new(None),
+                    courier: Arc::new(Courier {
+                        webhook,
+                        http,
+                        pending: AtomicUsize::new(0),
+                        settled: tokio::sync::Notify::new(),
+                        recorder: std::sync::Mutex::new(None),
+                    }),
                 })
             }),
             open_report: None,
@@ -237,7 +246,11 @@ impl Notifier {
     /// Tells `recorder` of each webhook delivery that needed a retry or failed.
     pub fn set_delivery_recorder(&self, recorder: DeliveryRecorder) {
         if let Some(outbox) = &self.webhook {
-            *outbox.recorder.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder);
+            *outbox
+                .courier
+                .recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(recorder);
         }
     }
 
@@ -271,9 +284,10 @@ impl Notifier {
         let Some(outbox) = &self.webhook else {
             return;
         };
+        let courier = &outbox.courier;
         loop {
-            let woken = outbox.settled.notified();
-            if outbox.pending.load(Ordering::SeqCst) == 0 {
+            let woken = courier.settled.notified();
+            if courier.pending.load(Ordering::SeqCst) == 0 {
                 return;
             }
             woken.await;
@@ -282,19 +296,21 @@ impl Notifier {
 }
 
 impl Outbox {
-    fn queue(self: &Arc<Self>, notice: Notice) -> Result<(), String> {
+    fn queue(&self, notice: Notice) -> Result<(), String> {
         let tx = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(Arc::clone(self).work(rx));
+            tokio::spawn(Arc::clone(&self.courier).work(rx));
             tx
         });
-        self.pending.fetch_add(1, Ordering::SeqCst);
+        self.courier.pending.fetch_add(1, Ordering::SeqCst);
         tx.try_send(notice).map_err(|e| {
-            self.done();
+            self.courier.done();
             format!("webhook: {QUEUE} notices already wait for it; this one is dropped ({e})")
         })
     }
+}
 
+impl Courier {
     fn done(&self) {
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.settled.notify_waiters();
@@ -581,6 +597,60 @@ mod format_tests {
                 &serde_json::json!("production")
             )
         );
+    }
+
+    /// A receiver that answers every request `404 Not Found` (a webhook given up at once).
+    async fn refusing_receiver() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn
+                    .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn the_delivery_worker_ends_with_the_last_notifier_after_delivering_what_waits() {
+        let url = refusing_receiver().await;
+        let notifier = Notifier::new(
+            false,
+            Some(Webhook {
+                url,
+                format: WebhookFormat::Slack,
+            }),
+        );
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = got.clone();
+        notifier.set_delivery_recorder(Arc::new(move |_, d: &Delivery| {
+            seen.lock().unwrap().push(d.summary());
+        }));
+        let courier = Arc::downgrade(&notifier.webhook.as_ref().unwrap().courier);
+        assert!(notifier.send(&notice("x")).await.is_empty());
+        let clone = notifier.clone();
+        drop(notifier);
+        clone.settled().await;
+        assert_eq!(
+            got.lock().unwrap().as_slice(),
+            [
+                "slack webhook not delivered after 1 attempt (404 Not Found); the event is in this \
+              history"
+            ]
+        );
+        drop(clone);
+        for _ in 0..100 {
+            if courier.upgrade().is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the delivery worker outlived every notifier");
     }
 
     #[test]
