@@ -339,6 +339,10 @@ impl Display {
 
     /// What `window` shows now: its pixels as the X server has them (Xvfb keeps every
     /// window's contents in its framebuffer), or `None` if it is gone or not viewable.
+    #[allow(
+        dead_code,
+        reason = "the footprint bench reads it (it shares this file); the GUI tests do not"
+    )]
     pub fn pixels(&self, window: u32) -> Option<Vec<u8>> {
         let geometry = self.conn.get_geometry(window).ok()?.reply().ok()?;
         let image = self
