@@ -108,7 +108,9 @@ fn unknown_keys_without_a_close_match_list_the_valid_ones() {
     );
     check(
         "[github]\nenterprise = true\n",
-        expect!["config.toml:2:1: github.enterprise: unknown key `enterprise`; expected one of: api_url, client_id, commit_statuses"],
+        expect![
+            "config.toml:2:1: github.enterprise: unknown key `enterprise`; expected one of: api_url, client_id, commit_statuses"
+        ],
     );
     check(
         &in_env("  colour = \"red\""),
