@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::app::{ErrorNotice, Loading, Route, use_app};
 use crate::bridge;
 use crate::filter::{HistoryFilter, Pager};
-use crate::format::{absolute, kind_label, relative, short_sha};
+use crate::format::{absolute, format_duration, kind_label, relative, short_sha};
 use crate::lag_chart::{self, HEIGHT, LEFT, WIDTH};
 use crate::verdict::{VERDICTS, verdict_class, verdict_label};
 
@@ -126,7 +126,7 @@ fn ProjectHistory(project: String) -> impl IntoView {
         <h3>"Deploy lag (push → live)"</h3>
         <Transition fallback=|| view! { <Loading/> }>
             {move || lags.get().map(|r| match r {
-                Ok(rows) => view! { <LagChart rows/> }.into_any(),
+                Ok(rows) => view! { <LagChart rows=rows.clone()/><LagFigures rows/> }.into_any(),
                 Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
             })}
         </Transition>
@@ -176,6 +176,48 @@ fn Event(row: HistoryRow) -> impl IntoView {
             <span class="detail">{row.detail}</span>
         </li>
     }
+}
+
+/// Under the chart: per environment, median, p90 and worst of push → live, push → CI green
+/// and CI green → live, and over how many deploys (as `deploywatch lag` prints them).
+#[component]
+fn LagFigures(rows: Vec<LagRow>) -> impl IntoView {
+    let figures = lag_chart::figures(&rows);
+    if figures.is_empty() {
+        return ().into_any();
+    }
+    let cell = |f: &Option<lag_chart::Figures>| match f {
+        Some(f) => format!(
+            "{} · {} · {} ({})",
+            format_duration(f.median),
+            format_duration(f.p90),
+            format_duration(f.worst),
+            f.count
+        ),
+        None => "–".to_string(),
+    };
+    view! {
+        <table class="lag-figures" data-testid="lag-figures">
+            <caption class="muted">"median · p90 · worst (deploys)"</caption>
+            <thead><tr>
+                <th scope="col">"Environment"</th>
+                <th scope="col">"Push → live"</th>
+                <th scope="col">"Push → CI green"</th>
+                <th scope="col">"CI green → live"</th>
+            </tr></thead>
+            <tbody>
+                {figures.into_iter().map(|f| view! {
+                    <tr>
+                        <th scope="row">{f.environment.clone()}</th>
+                        <td>{cell(&f.push_to_live)}</td>
+                        <td>{cell(&f.push_to_ci)}</td>
+                        <td>{cell(&f.ci_to_live)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// The deploy-lag chart as inline SVG (geometry from [`lag_chart::layout`]).

@@ -108,9 +108,118 @@ pub fn layout(rows: &[LagRow]) -> Chart {
     Chart { bars, ticks }
 }
 
+/// Median, p90 (nearest rank), worst and count of one span over a set of deploys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Figures {
+    pub count: usize,
+    pub median: i64,
+    pub p90: i64,
+    pub worst: i64,
+}
+
+/// The figures of one environment, as `deploywatch lag` prints them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvFigures {
+    pub environment: String,
+    pub push_to_live: Option<Figures>,
+    pub push_to_ci: Option<Figures>,
+    pub ci_to_live: Option<Figures>,
+}
+
+/// Per environment (in first-seen order): push → live, push → CI green and CI green → live
+/// over the deploys where both ends were observed in order. The same method as the store's
+/// `summarize_lags` (nearest rank; spans that came out negative left out) — computed here
+/// because the store does not build for the page's wasm target.
+pub fn figures(rows: &[LagRow]) -> Vec<EnvFigures> {
+    let mut out: Vec<EnvFigures> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        if !names.contains(&r.environment.as_str()) {
+            names.push(&r.environment);
+        }
+    }
+    for env in names {
+        let of = |from: fn(&LagRow) -> Option<&str>, to: fn(&LagRow) -> Option<&str>| {
+            let mut spans: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.environment == env)
+                .filter_map(|r| {
+                    let a = parse_time(from(r)?)?;
+                    let b = parse_time(to(r)?)?;
+                    Some((b - a).num_seconds())
+                })
+                .filter(|s| *s >= 0)
+                .collect();
+            spans.sort_unstable();
+            let rank = |p: usize| spans[(p * spans.len()).div_ceil(100).max(1) - 1];
+            (!spans.is_empty()).then(|| Figures {
+                count: spans.len(),
+                median: rank(50),
+                p90: rank(90),
+                worst: spans[spans.len() - 1],
+            })
+        };
+        out.push(EnvFigures {
+            environment: env.to_string(),
+            push_to_live: of(|r| r.pushed_at.as_deref(), |r| r.first_live_at.as_deref()),
+            push_to_ci: of(|r| r.pushed_at.as_deref(), |r| r.ci_green_at.as_deref()),
+            ci_to_live: of(|r| r.ci_green_at.as_deref(), |r| r.first_live_at.as_deref()),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_per_environment_by_nearest_rank_leave_out_spans_out_of_order() {
+        // `at(s)`: 10:00 plus `s` seconds.
+        let at = |s: i64| format!("2026-12-01T10:{:02}:{:02}Z", s / 60, s % 60);
+        let deploy = |env: &str, pushed: i64, ci: Option<i64>, live: Option<i64>| LagRow {
+            environment: env.into(),
+            sha: "a1b2c3d".into(),
+            pushed_at: Some(at(pushed)),
+            ci_green_at: ci.map(at),
+            first_live_at: live.map(at),
+            all_live_at: None,
+        };
+        let rows = [
+            deploy("production", 0, Some(10), Some(40)),
+            deploy("production", 0, Some(20), Some(50)),
+            deploy("production", 0, Some(30), Some(60)),
+            deploy("production", 0, Some(40), Some(70)),
+            // Never went live: counts for CI only.
+            deploy("production", 0, Some(50), None),
+            // Live seen before CI green (a clock or a poll order): left out of CI → live.
+            deploy("staging", 0, Some(30), Some(20)),
+        ];
+        let f = figures(&rows);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].environment, "production");
+        // Push → live of 40, 50, 60, 70 s: median (rank 2) 50, p90 (rank 4) 70.
+        assert_eq!(
+            f[0].push_to_live,
+            Some(Figures {
+                count: 4,
+                median: 50,
+                p90: 70,
+                worst: 70
+            })
+        );
+        assert_eq!(
+            f[0].push_to_ci.as_ref().map(|x| (x.count, x.median)),
+            Some((5, 30))
+        );
+        assert_eq!(
+            f[0].ci_to_live.as_ref().map(|x| (x.count, x.worst)),
+            Some((4, 30))
+        );
+        assert_eq!(f[1].environment, "staging");
+        assert_eq!(f[1].ci_to_live, None);
+        assert_eq!(f[1].push_to_live.as_ref().map(|x| x.median), Some(20));
+    }
 
     fn row(env: &str, sha: &str, pushed: Option<&str>, live: Option<&str>) -> LagRow {
         LagRow {
