@@ -112,6 +112,11 @@ struct EnvSlot {
     /// The commit status last written (or, after a restart, the one the stored state implies):
     /// a new one is written only when it changes (`crate::status`).
     status: Option<(Sha, deploywatch_github::StatusState)>,
+    /// Status writes run in tasks of their own: each takes a number, and the gate (holding the
+    /// number last written) lets them through in order and drops one overtaken by a later
+    /// state, so GitHub never ends up showing an older state than the last one.
+    status_seq: u64,
+    status_gate: Arc<tokio::sync::Mutex<u64>>,
 }
 
 pub(crate) struct RepoSlot {
@@ -250,6 +255,8 @@ impl Watcher {
                     disk: crate::disk::DiskWatch::restore(&engine, &p.name, &e.name),
                     action_lock: Arc::default(),
                     action_check: None,
+                    status_seq: 0,
+                    status_gate: Arc::default(),
                     status: stored.as_ref().and_then(|s| {
                         crate::status::wanted(&s.report, s.incident.open).map(|w| (w.0, w.1))
                     }),
@@ -775,7 +782,15 @@ impl Watcher {
         };
         let (engine, repo) = (self.engine.clone(), crate::check::repo_ref(project));
         let place = format!("{}/{}", report.project, report.environment);
+        slot.status_seq += 1;
+        let (seq, gate) = (slot.status_seq, slot.status_gate.clone());
         tokio::spawn(async move {
+            let mut written = gate.lock().await;
+            if *written > seq {
+                // A later state was written first: this one is history already.
+                return;
+            }
+            *written = seq;
             match engine
                 .github
                 .create_commit_status(&repo, &sha, &write)
