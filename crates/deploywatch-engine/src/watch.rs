@@ -563,9 +563,7 @@ impl Watcher {
             );
             pending.push(Pending {
                 notice,
-                host: crate::limit::host_name(
-                    &projects[slot.project].environments[slot.env].build_info_url,
-                ),
+                host: crate::limit::host_name(&env.build_info_url),
                 order: (slot.project, slot.env),
             });
         }
