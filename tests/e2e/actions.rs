@@ -330,3 +330,191 @@ async fn an_action_past_its_limit_is_killed_with_what_it_started_and_the_report_
     );
     assert_eq!(report["verdict"], "phantom");
 }
+
+async fn actions_json(dw: &Dw) -> Vec<serde_json::Value> {
+    let run = dw.run_async(&["actions", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json().as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_run_cut_short_by_its_watcher_dying_is_recorded_interrupted_by_the_next_one() {
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    // The action is its process group's leader ($$ is its pgid too); it outlives a killed watcher.
+    let defaults = format!(
+        "{SLOW}\non_open = [\"sh\", \"-c\", \"echo $$ > action.pid; echo repairing; sleep 60\"]"
+    );
+    let dw = Dw::new(&s.config("", "", &defaults));
+    let mut watcher = dw.spawn(&["watch", "--no-notify"]);
+    let pid_file = dw.path().join("action.pid");
+    assert!(wait_for_file(&pid_file, Duration::from_secs(20)).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pgid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    // While it runs, the run is there already, as running.
+    let runs = actions_json(&dw).await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["outcome"], "running", "{:#}", runs[0]);
+
+    // The watcher dies without a word (a crash, an OOM kill, a power cut).
+    watcher.kill().unwrap();
+    let _ = watcher.wait();
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    let start = Instant::now();
+    let runs = loop {
+        let runs = actions_json(&dw).await;
+        if runs.first().is_some_and(|r| r["outcome"] != "running")
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break runs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The report of the still open incident shows it too.
+    let status = loop {
+        let status = dw.run_async(&["status", "--json"]).await;
+        let row = status.json()[0].clone();
+        let has = row["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == "action"));
+        if has || start.elapsed() > Duration::from_secs(10) {
+            break row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let run = terminate(child).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &format!("-{pgid}")])
+        .status();
+    assert_eq!(runs.len(), 1, "the action ran again: {runs:#?}");
+    assert_eq!(runs[0]["outcome"], "interrupted", "{:#}", runs[0]);
+    assert!(
+        runs[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("its watcher ended while it ran"),
+        "{:#}",
+        runs[0]
+    );
+    let ran = details(&history_of(&dw).await, "action_ran");
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert!(ran[0].starts_with("on_open sh was interrupted"), "{ran:?}");
+    assert!(
+        run.stdout.contains("on_open sh was interrupted"),
+        "the watcher did not say so: {run:?}"
+    );
+    let action = status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "action")
+        .unwrap_or_else(|| panic!("no action check: {status:#}"));
+    assert_eq!(action["ok"], false, "{action}");
+    assert_eq!(status["verdict"], "phantom");
+}
+
+#[tokio::test]
+async fn watch_no_actions_announces_the_incident_and_runs_nothing() {
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    let dw = Dw::new(&s.config(
+        "",
+        "",
+        &format!("{SLOW}\non_open = [\"touch\", \"ran\"]\non_resolve = [\"touch\", \"ran\"]"),
+    ));
+    let child = dw.spawn(&["watch", "--no-notify", "--no-actions"]);
+    let start = Instant::now();
+    let opened = loop {
+        let h = history_of(&dw).await;
+        if !details(&h, "incident_opened").is_empty() || start.elapsed() > Duration::from_secs(20) {
+            break details(&h, "incident_opened");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let run = terminate(child).await;
+    assert_eq!(opened.len(), 1, "{run:?}");
+    assert!(!dw.path().join("ran").exists(), "an action ran");
+    assert!(actions_json(&dw).await.is_empty());
+    assert!(
+        run.stderr
+            .contains("--no-actions: the incident actions of 1 environment will not run"),
+        "{run:?}"
+    );
+}
+
+#[tokio::test]
+async fn deploywatch_actions_shows_each_run_with_its_output_for_a_terminal() {
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    let dw = Dw::new(&s.config(
+        "",
+        "",
+        &format!("{SLOW}\non_open = [\"./fix.sh\", \"--hard\"]"),
+    ));
+    // Several lines, one on stderr, one with a terminal escape that must not reach the terminal.
+    write_script(
+        dw.path(),
+        "fix.sh",
+        "echo 'stopping web-1'\necho 'web-1 would not stop' >&2\nprintf 'title\\033]0;owned\\007\\n'\nexit 4\n",
+    );
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    let start = Instant::now();
+    let runs = loop {
+        let runs = actions_json(&dw).await;
+        if runs.first().is_some_and(|r| r["outcome"] != "running")
+            || start.elapsed() > Duration::from_secs(20)
+        {
+            break runs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let human = dw.run_async(&["actions"]).await;
+    terminate(child).await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let r = &runs[0];
+    assert_eq!(
+        (&r["outcome"], &r["exit_code"], &r["event"], &r["verdict"]),
+        (
+            &serde_json::json!("exited"),
+            &serde_json::json!(4),
+            &serde_json::json!("open"),
+            &serde_json::json!("phantom")
+        )
+    );
+    assert_eq!(r["command"], serde_json::json!(["./fix.sh", "--hard"]));
+    assert_eq!(r["expected_sha"], s.new.as_str());
+    let output = r["output"].as_str().unwrap();
+    for line in [
+        "stopping web-1",
+        "web-1 would not stop",
+        "title\u{1b}]0;owned\u{7}",
+    ] {
+        assert!(output.contains(line), "{line:?} not in {output:?}");
+    }
+    assert_eq!(human.code, 0, "{human:?}");
+    let text = &human.stdout;
+    assert!(
+        text.contains("shop/production  on_open ./fix.sh exited 4 after"),
+        "{text}"
+    );
+    assert!(text.contains("./fix.sh --hard · phantom"), "{text}");
+    for line in [
+        "│ stopping web-1",
+        "│ web-1 would not stop",
+        "│ title\u{fffd}]0;owned\u{fffd}",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape reached the terminal: {text:?}"
+    );
+}

@@ -271,7 +271,7 @@ fn session_bus_available() -> bool {
         .unwrap_or(false)
 }
 
-pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
+pub async fn watch(paths: &Paths, no_notify: bool, no_actions: bool) -> Result<u8, Failure> {
     let path = paths.config_path()?;
     // Read before it is parsed: an edit in between is seen by the first comparison.
     let mut loaded = std::fs::read(&path).ok();
@@ -280,6 +280,15 @@ pub async fn watch(paths: &Paths, no_notify: bool) -> Result<u8, Failure> {
         let desktop = config.notifications.desktop && !no_notify && session_bus_available();
         if config.notifications.desktop && !no_notify && !desktop {
             eprintln!("deploywatch: no D-Bus session bus: desktop notifications are off");
+        }
+        if no_actions {
+            let had = config.without_actions();
+            if had > 0 {
+                eprintln!(
+                    "deploywatch: --no-actions: the incident actions of {had} environment{} will not run",
+                    if had == 1 { "" } else { "s" }
+                );
+            }
         }
         let webhook = deploywatch_engine::Webhook::from_config(&config.notifications);
         let engine = setup::engine(paths, config, true)?;

@@ -3,6 +3,7 @@
 //! Exit codes (SPEC §6): 0 success (all live / ready / clean shutdown), 1 not live / not
 //! ready / signed out, 2 usage or configuration error.
 
+mod actions;
 mod auth;
 mod demo;
 mod dto;
@@ -75,6 +76,10 @@ enum Command {
         /// Do not send desktop notifications (the webhook, if configured, still gets them)
         #[arg(long)]
         no_notify: bool,
+        /// Do not run the incident actions (on_open, on_cause, on_resolve) of the config; the
+        /// incident events they would have run for are still recorded and announced
+        #[arg(long)]
+        no_actions: bool,
     },
     /// The current verdict of every environment, from the database
     Status {
@@ -105,6 +110,18 @@ enum Command {
         /// Only deploys first recorded within this long (e.g. 7d, 90d)
         #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30d")]
         since: Duration,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The incident actions that ran (on_open, on_cause, on_resolve), newest first, with their output
+    Actions {
+        #[arg(long, value_name = "P")]
+        project: Option<String>,
+        #[arg(long = "env", value_name = "E")]
+        environment: Option<String>,
+        /// At most this many runs
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -227,7 +244,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             repo_path,
             json,
         } => preflight::run(&paths, &project, &repo_path, json).await,
-        Command::Watch { no_notify } => human::watch(&paths, no_notify).await,
+        Command::Watch {
+            no_notify,
+            no_actions,
+        } => human::watch(&paths, no_notify, no_actions).await,
         Command::Status { json } => human::status(&paths, json),
         Command::History {
             project,
@@ -242,6 +262,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             since,
             json,
         } => lag::run(&paths, project, environment, since, json),
+        Command::Actions {
+            project,
+            environment,
+            limit,
+            json,
+        } => actions::run(&paths, project, environment, limit, json),
         Command::Auth { action } => match action {
             AuthAction::Login => auth::login(&paths).await,
             AuthAction::Logout => auth::logout(&paths),

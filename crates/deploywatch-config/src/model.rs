@@ -433,6 +433,31 @@ impl Actions {
     pub fn any(&self) -> bool {
         !(self.on_open.is_empty() && self.on_cause.is_empty() && self.on_resolve.is_empty())
     }
+
+    /// Removes every command (keeping the time limit and re-check setting).
+    pub fn clear(&mut self) {
+        self.on_open.clear();
+        self.on_cause.clear();
+        self.on_resolve.clear();
+    }
+}
+
+impl Config {
+    /// Turns every incident action off (`watch --no-actions`): the defaults' and each
+    /// environment's. Returns how many environments had one.
+    pub fn without_actions(&mut self) -> usize {
+        self.default_actions.clear();
+        let mut had = 0;
+        for env in self
+            .projects
+            .iter_mut()
+            .flat_map(|p| p.environments.iter_mut())
+        {
+            had += usize::from(env.actions.any());
+            env.actions.clear();
+        }
+        had
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! and a JSON file of the report: values read from the network (SHAs, hints, a hostile
 //! endpoint's text) are never words of a command line. The GitHub token is taken out of the
 //! environment it inherits. It may run for `action_timeout`; then it is terminated with every
-//! process it started (its process group, on Unix), killed after [`KILL_GRACE`]. The last
+//! process it started (its process group, on Unix, killed after [`KILL_GRACE`]; its job
+//! object, on Windows). The last
 //! [`OUTPUT_TAIL`] bytes of what it printed are kept with its exit status and duration.
 
 use std::path::{Path, PathBuf};
@@ -112,6 +113,62 @@ impl ActionRequest {
     }
 }
 
+impl ActionRequest {
+    /// The run as it is when it starts ([`ActionOutcome::Running`], nothing printed yet).
+    pub fn started(&self, started_at: chrono::DateTime<Utc>) -> ActionRun {
+        ActionRun {
+            id: None,
+            incident_id: self.incident_id,
+            project: self.report.project.clone(),
+            environment: self.report.environment.clone(),
+            event: self.event,
+            verdict: self.verdict,
+            expected_sha: self.expected_sha.clone(),
+            command: self.command.clone(),
+            started_at,
+            duration: Duration::ZERO,
+            outcome: ActionOutcome::Running,
+            output: String::new(),
+            output_truncated: false,
+        }
+    }
+
+    /// Who runs it, for the store: this process, and the latest it can still be running
+    /// (its timeout, the grace to kill it, the time to read its last output, and a margin for
+    /// a slow machine).
+    pub fn runner(&self, started_at: chrono::DateTime<Utc>) -> deploywatch_store::Runner {
+        let most = self.timeout + KILL_GRACE + DRAIN + Duration::from_secs(30);
+        deploywatch_store::Runner {
+            pid: std::process::id(),
+            deadline: started_at
+                + chrono::Duration::from_std(most).unwrap_or(chrono::Duration::MAX),
+        }
+    }
+}
+
+/// Whether the process `pid` may still run a started action (Unix: it exists; elsewhere this
+/// is not looked at and only the run's deadline counts).
+pub fn runner_liveness(pid: u32) -> deploywatch_store::RunnerLiveness {
+    use deploywatch_store::RunnerLiveness::MayRun;
+    if pid == std::process::id() {
+        return MayRun;
+    }
+    #[cfg(unix)]
+    {
+        use deploywatch_store::RunnerLiveness::Gone;
+        let Ok(raw) = i32::try_from(pid) else {
+            return Gone;
+        };
+        match rustix::process::Pid::from_raw(raw).map(rustix::process::test_kill_process) {
+            // It exists (EPERM: it exists and is someone else's).
+            Some(Ok(())) | Some(Err(rustix::io::Errno::PERM)) => MayRun,
+            _ => Gone,
+        }
+    }
+    #[cfg(not(unix))]
+    MayRun
+}
+
 fn absolute(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_path_buf())
@@ -169,29 +226,18 @@ impl Tail {
 /// Runs the command to its end (or its timeout) and says how it went. Never fails: a command
 /// that cannot start is a run with [`ActionOutcome::NotStarted`].
 pub async fn run(req: &ActionRequest) -> ActionRun {
-    let started_at = Utc::now();
+    let mut run = req.started(Utc::now());
     let clock = tokio::time::Instant::now();
     let tail = Arc::new(Mutex::new(Tail::default()));
-    let outcome = match spawn_and_wait(req, &tail).await {
+    run.outcome = match spawn_and_wait(req, &tail).await {
         Ok(outcome) => outcome,
         Err(error) => ActionOutcome::NotStarted { error },
     };
     let tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-    ActionRun {
-        id: None,
-        incident_id: req.incident_id,
-        project: req.report.project.clone(),
-        environment: req.report.environment.clone(),
-        event: req.event,
-        verdict: req.verdict,
-        expected_sha: req.expected_sha.clone(),
-        command: req.command.clone(),
-        started_at,
-        duration: clock.elapsed(),
-        outcome,
-        output: tail.text(),
-        output_truncated: tail.truncated,
-    }
+    run.duration = clock.elapsed();
+    run.output = tail.text();
+    run.output_truncated = tail.truncated;
+    run
 }
 
 async fn spawn_and_wait(
@@ -247,7 +293,15 @@ async fn spawn_and_wait(
         readers.push(tokio::spawn(read_into(err, tail.clone())));
     }
 
-    let outcome = match tokio::time::timeout(req.timeout, child.wait()).await {
+    #[cfg(windows)]
+    let tree = Tree::of(&child);
+    let waited = tokio::time::timeout(req.timeout, child.wait()).await;
+    #[cfg(windows)]
+    match waited {
+        Err(_) => tree.kill(),
+        Ok(_) => tree.release(),
+    }
+    let outcome = match waited {
         Ok(Ok(status)) => ended(status),
         Ok(Err(e)) => ActionOutcome::Killed {
             signal: format!("an error waiting for it ({e})"),
@@ -284,9 +338,48 @@ async fn read_into(mut from: impl tokio::io::AsyncRead + Unpin, tail: Arc<Mutex<
     }
 }
 
+/// On Windows, the command and every process it starts, in a job object that ends them all
+/// when it is closed (the process group's part on Unix). If the job cannot be made, only the
+/// command itself is ended on a timeout.
+#[cfg(windows)]
+struct Tree(Option<win32job::Job>);
+
+#[cfg(windows)]
+impl Tree {
+    fn of(child: &tokio::process::Child) -> Tree {
+        let job = (|| {
+            let mut info = win32job::ExtendedLimitInfo::new();
+            info.limit_kill_on_job_close();
+            let job = win32job::Job::create_with_limit_info(&info).ok()?;
+            job.assign_process(child.raw_handle()? as isize).ok()?;
+            Some(job)
+        })();
+        if job.is_none() {
+            tracing::warn!(
+                "no job object for the action: past its limit, only the command itself is ended"
+            );
+        }
+        Tree(job)
+    }
+
+    /// Ends every process in the job (closing it, with kill-on-close set).
+    fn kill(self) {
+        drop(self.0);
+    }
+
+    /// The command ended by itself: what it left running stays, as on Unix.
+    fn release(self) {
+        if let Some(job) = self.0 {
+            let mut info = win32job::ExtendedLimitInfo::new();
+            info.clear_limits();
+            let _ = job.set_extended_limit_info(&info);
+        }
+    }
+}
+
 /// After the timeout: SIGTERM to its process group, [`KILL_GRACE`] to exit, then SIGKILL to
-/// the group either way (what it started may outlive it). On other platforms the command itself
-/// is killed.
+/// the group either way (what it started may outlive it). On Windows the job object has ended
+/// them all already ([`Tree::kill`]); the command itself is killed last everywhere.
 async fn terminate(child: &mut tokio::process::Child) {
     #[cfg(unix)]
     if let Some(pid) = child

@@ -263,6 +263,7 @@ impl Watcher {
                 });
             }
         }
+        self.interrupted_actions(&mut envs);
         let mut paused_until: Option<Instant> = None;
         // Whether the GitHub budget shortfall was said (and not yet its end).
         let mut budget_said = false;
@@ -913,6 +914,12 @@ impl Watcher {
             let Ok(_slot) = slots.acquire().await else {
                 return;
             };
+            // Recorded as started first: if this process ends before the command, the next
+            // watcher finds the run and records it interrupted.
+            let started = Utc::now();
+            let begun = engine.with_store(|s| {
+                s.begin_action_run(&request.started(started), request.runner(started))
+            });
             let mut run = crate::action::run(&request).await;
             let (p, e) = (&run.project, &run.environment);
             if run.outcome.succeeded() {
@@ -920,7 +927,11 @@ impl Watcher {
             } else {
                 tracing::warn!("{p}/{e}: {}", run.summary());
             }
-            match engine.with_store(|s| s.record_action_run(&run)) {
+            let stored = match begun {
+                Some(Ok(id)) => engine.with_store(|s| s.finish_action_run(id, &run).map(|()| id)),
+                _ => engine.with_store(|s| s.record_action_run(&run)),
+            };
+            match stored {
                 Some(Ok(id)) => run.id = Some(id),
                 Some(Err(err)) => {
                     tracing::warn!("could not record the action run of {p}/{e}: {err}")
@@ -933,6 +944,38 @@ impl Watcher {
                 recheck,
             });
         });
+    }
+
+    /// Runs an earlier watcher started and did not see end (it crashed, was killed, or the
+    /// computer went down): each is recorded as interrupted, reported like a finished run, and
+    /// shown in its open incident's reports. Runs of a watcher still running are left alone.
+    fn interrupted_actions(&self, envs: &mut [EnvSlot]) {
+        let found = self
+            .engine
+            .with_store(|s| s.interrupt_action_runs(Utc::now(), crate::action::runner_liveness));
+        let runs = match found {
+            Some(Ok(runs)) => runs,
+            Some(Err(e)) => {
+                tracing::warn!("could not look for interrupted incident actions: {e}");
+                return;
+            }
+            None => return,
+        };
+        let projects = &self.engine.config.projects;
+        for run in runs {
+            tracing::warn!("{}/{}: {}", run.project, run.environment, run.summary());
+            let slot = envs.iter_mut().find(|slot| {
+                let p = &projects[slot.project];
+                p.name == run.project && p.environments[slot.env].name == run.environment
+            });
+            if let Some(slot) = slot
+                && slot.incident_id.is_some()
+                && slot.incident_id == run.incident_id
+            {
+                slot.action_check = Some(crate::action::check_of(&run));
+            }
+            let _ = self.events.send(WatchEvent::Action { run });
+        }
     }
 
     /// Records an incident event and sends its notice, at most once per (project,

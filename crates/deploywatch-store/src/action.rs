@@ -61,6 +61,11 @@ pub enum ActionOutcome {
     Killed { signal: String },
     /// It could not be started: `error` says why (no such program, not executable, …).
     NotStarted { error: String },
+    /// It has started and not ended yet (what the row says until its runner records the end).
+    Running,
+    /// Its watcher ended while it ran (a crash, a kill, the computer shut down): how the
+    /// command ended is unknown. `reason` says how that was found.
+    Interrupted { reason: String },
 }
 
 impl ActionOutcome {
@@ -75,6 +80,8 @@ impl ActionOutcome {
             ActionOutcome::TimedOut => ("timed_out", None, String::new()),
             ActionOutcome::Killed { signal } => ("killed", None, signal.clone()),
             ActionOutcome::NotStarted { error } => ("not_started", None, error.clone()),
+            ActionOutcome::Running => ("running", None, String::new()),
+            ActionOutcome::Interrupted { reason } => ("interrupted", None, reason.clone()),
         }
     }
 
@@ -84,6 +91,8 @@ impl ActionOutcome {
             ("timed_out", _) => ActionOutcome::TimedOut,
             ("killed", _) => ActionOutcome::Killed { signal: detail },
             ("not_started", _) => ActionOutcome::NotStarted { error: detail },
+            ("running", _) => ActionOutcome::Running,
+            ("interrupted", _) => ActionOutcome::Interrupted { reason: detail },
             _ => return None,
         })
     }
@@ -136,6 +145,8 @@ impl fmt::Display for ActionRun {
             ActionOutcome::TimedOut => write!(f, "timed out after {took} and was killed"),
             ActionOutcome::Killed { signal } => write!(f, "was killed by {signal} after {took}"),
             ActionOutcome::NotStarted { error } => write!(f, "could not start: {error}"),
+            ActionOutcome::Running => write!(f, "is running"),
+            ActionOutcome::Interrupted { reason } => write!(f, "was interrupted: {reason}"),
         }
     }
 }
@@ -192,23 +203,61 @@ fn from_row(r: &Row<'_>) -> Result<ActionRun, StoreError> {
     })
 }
 
+/// Who runs a started action, so that another watcher can tell a run in progress from one whose
+/// watcher ended: the runner's process and when the run must have ended at the latest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runner {
+    pub pid: u32,
+    /// Its start plus its timeout plus the time to kill it: past this, nobody runs it.
+    pub deadline: DateTime<Utc>,
+}
+
+/// What [`Store::interrupt_action_runs`] says of a run left `running`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerLiveness {
+    /// Its runner may still be running it: leave it.
+    MayRun,
+    /// Its runner's process is gone.
+    Gone,
+}
+
 impl Store {
-    /// Records a run and appends its `action_ran` event (the detail is [`ActionRun::summary`]).
-    /// Returns its id.
+    /// Records a run that ended (or never started) in one go, and appends its `action_ran`
+    /// event (the detail is [`ActionRun::summary`]). Returns its id.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn record_action_run(&mut self, run: &ActionRun) -> Result<i64, StoreError> {
+        self.insert_action_run(run, None)
+    }
+
+    /// Records that a run has started (outcome [`ActionOutcome::Running`], no history event
+    /// yet), with its runner; [`Store::finish_action_run`] records its end. A run whose
+    /// watcher ends first is found by [`Store::interrupt_action_runs`]. Returns its id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn begin_action_run(&mut self, run: &ActionRun, runner: Runner) -> Result<i64, StoreError> {
+        let mut started = run.clone();
+        started.outcome = ActionOutcome::Running;
+        self.insert_action_run(&started, Some(runner))
+    }
+
+    /// Inserts the row; a run that has ended gets its history event in the same transaction.
+    fn insert_action_run(
+        &mut self,
+        run: &ActionRun,
+        runner: Option<Runner>,
+    ) -> Result<i64, StoreError> {
         let command = serde_json::to_string(&run.command)
             .map_err(|e| StoreError::corrupt("action_runs.command", e.to_string()))?;
         self.write(|tx| {
             let (outcome, code, detail) = run.outcome.column();
-            let at = to_ms(run.started_at + run.duration);
             tx.prepare_cached(
                 "INSERT INTO action_runs (incident_id, project, environment, event, verdict,
                      expected_sha, command, started_at, duration_ms, outcome, exit_code, detail,
-                     output, output_truncated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     output, output_truncated, runner_pid, deadline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 run.incident_id,
@@ -219,28 +268,117 @@ impl Store {
                 run.expected_sha.as_ref().map(Sha::as_str),
                 command,
                 to_ms(run.started_at),
-                i64::try_from(run.duration.as_millis()).unwrap_or(i64::MAX),
+                millis_i64(run.duration),
                 outcome,
                 code,
                 detail,
                 run.output,
                 i64::from(run.output_truncated),
+                runner.map(|r| r.pid),
+                runner.map(|r| to_ms(r.deadline)),
             ])?;
             let id = tx.last_insert_rowid();
-            EventRow {
-                at,
-                kind: HistoryKind::ActionRan,
-                project: &run.project,
-                environment: Some(&run.environment),
-                sha: run.expected_sha.as_ref(),
-                verdict: Some(run.verdict),
-                detail: &run.summary(),
-                check_id: None,
-                incident_id: run.incident_id,
+            if run.outcome != ActionOutcome::Running {
+                ran_event(tx, run)?;
             }
-            .insert(tx)?;
             Ok(id)
         })
+    }
+
+    /// Records how the run `id` ended (its outcome, duration, output) and appends its
+    /// `action_ran` event — also when another watcher had already taken it for interrupted:
+    /// the runner knows better, and the history then has both.
+    ///
+    /// # Errors
+    /// SQLite errors; [`StoreError::Corrupt`] when there is no run `id`.
+    pub fn finish_action_run(&mut self, id: i64, run: &ActionRun) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let (outcome, code, detail) = run.outcome.column();
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE action_runs SET started_at = ?2, duration_ms = ?3, outcome = ?4,
+                         exit_code = ?5, detail = ?6, output = ?7, output_truncated = ?8
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    to_ms(run.started_at),
+                    millis_i64(run.duration),
+                    outcome,
+                    code,
+                    detail,
+                    run.output,
+                    i64::from(run.output_truncated),
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::corrupt("action_runs.id", id.to_string()));
+            }
+            ran_event(tx, run)
+        })
+    }
+
+    /// Finds the runs left `running` whose runner is gone — its deadline passed, or
+    /// `liveness(pid)` says its process is — records each as
+    /// [`ActionOutcome::Interrupted`] with its `action_ran` event, and returns them, oldest
+    /// first. A watcher calls this when it starts: a run cut short by the previous one ending
+    /// is then in the history, not lost.
+    ///
+    /// # Errors
+    /// SQLite errors; [`StoreError::Corrupt`] for unreadable rows.
+    pub fn interrupt_action_runs(
+        &mut self,
+        now: DateTime<Utc>,
+        liveness: impl Fn(u32) -> RunnerLiveness,
+    ) -> Result<Vec<ActionRun>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS}, runner_pid, deadline FROM action_runs
+             WHERE outcome = 'running' ORDER BY started_at, id"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                from_row(r),
+                r.get::<_, Option<u32>>(15)?,
+                r.get::<_, Option<i64>>(16)?,
+            ))
+        })?;
+        let mut gone = Vec::new();
+        for row in rows {
+            let (run, pid, deadline) = row?;
+            let run = run?;
+            let reason = if deadline.is_none_or(|d| d < to_ms(now)) {
+                "its watcher ended while it ran (it is past its time limit); how it ended is unknown"
+            } else if pid.is_none_or(|pid| liveness(pid) == RunnerLiveness::Gone) {
+                "its watcher ended while it ran; how it ended is unknown"
+            } else {
+                continue;
+            };
+            gone.push((run, reason));
+        }
+        drop(stmt);
+        let mut interrupted = Vec::with_capacity(gone.len());
+        for (mut run, reason) in gone {
+            run.outcome = ActionOutcome::Interrupted {
+                reason: reason.to_owned(),
+            };
+            let id = run.id.unwrap_or_default();
+            // Only if it is still `running`: a runner finishing meanwhile wins.
+            let still = self.write(|tx| {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE action_runs SET outcome = 'interrupted', detail = ?2
+                         WHERE id = ?1 AND outcome = 'running'",
+                    )?
+                    .execute(params![id, reason])?;
+                if n == 1 {
+                    ran_event(tx, &run)?;
+                }
+                Ok(n == 1)
+            })?;
+            if still {
+                interrupted.push(run);
+            }
+        }
+        Ok(interrupted)
     }
 
     /// The runs of an environment's actions (or of every environment of `project`, or of
@@ -264,4 +402,25 @@ impl Store {
         })?;
         rows.map(|r| r?).collect()
     }
+}
+
+/// The run's `action_ran` history event, at its end.
+fn ran_event(tx: &rusqlite::Connection, run: &ActionRun) -> Result<(), StoreError> {
+    EventRow {
+        at: to_ms(run.started_at + run.duration),
+        kind: HistoryKind::ActionRan,
+        project: &run.project,
+        environment: Some(&run.environment),
+        sha: run.expected_sha.as_ref(),
+        verdict: Some(run.verdict),
+        detail: &run.summary(),
+        check_id: None,
+        incident_id: run.incident_id,
+    }
+    .insert(tx)?;
+    Ok(())
+}
+
+fn millis_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use action::{ActionEvent, ActionOutcome, ActionRun};
+pub use action::{ActionEvent, ActionOutcome, ActionRun, Runner, RunnerLiveness};
 pub use disk::DiskCondition;
 pub use error::StoreError;
 pub use events::{HistoryCursor, HistoryEvent, HistoryFilter, HistoryKind};

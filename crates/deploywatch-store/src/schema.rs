@@ -12,6 +12,7 @@ pub const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0002_lag_and_etags.sql"),
     include_str!("migrations/0003_disk_conditions.sql"),
     include_str!("migrations/0004_action_runs.sql"),
+    include_str!("migrations/0005_action_runners.sql"),
 ];
 
 /// The schema version this code reads and writes.

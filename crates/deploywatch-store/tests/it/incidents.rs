@@ -246,3 +246,127 @@ fn action_runs_are_kept_with_their_ending_and_appear_in_the_history_of_their_inc
         ]
     );
 }
+
+#[test]
+fn a_run_whose_watcher_ended_is_recorded_interrupted_by_the_next_watcher() {
+    use deploywatch_store::{ActionEvent, ActionOutcome, ActionRun, Runner, RunnerLiveness};
+    let (dir, mut store) = temp_store();
+    let a1 = sha("a1");
+    let id = store
+        .open_incident("shop", "production", Phantom, Some(&a1), t(0))
+        .unwrap();
+    let run = |environment: &str| ActionRun {
+        id: None,
+        incident_id: Some(id),
+        project: "shop".into(),
+        environment: environment.into(),
+        event: ActionEvent::Open,
+        verdict: Phantom,
+        expected_sha: Some(a1.clone()),
+        command: vec!["./recreate.sh".into()],
+        started_at: t(10),
+        duration: std::time::Duration::ZERO,
+        outcome: ActionOutcome::Exited { code: 0 },
+        output: String::new(),
+        output_truncated: false,
+    };
+    let runner = |pid, deadline| Runner {
+        pid,
+        deadline: t(deadline),
+    };
+    // Three runs start: one whose runner died, one whose runner lives, one past its deadline
+    // whose pid (reused by now, say) looks alive.
+    let dead = store
+        .begin_action_run(&run("production"), runner(101, 200))
+        .unwrap();
+    let alive = store
+        .begin_action_run(&run("staging"), runner(102, 200))
+        .unwrap();
+    let late = store
+        .begin_action_run(&run("canary"), runner(102, 50))
+        .unwrap();
+    // Started runs are in the table, running, without a history event yet.
+    let runs = store.action_runs(Some("shop"), None, 10).unwrap();
+    assert!(
+        runs.iter().all(|r| r.outcome == ActionOutcome::Running),
+        "{runs:?}"
+    );
+    let ran = |store: &deploywatch_store::Store| {
+        store
+            .history(&HistoryFilter::default())
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == deploywatch_store::HistoryKind::ActionRan)
+            .map(|e| (e.environment.unwrap_or_default(), e.detail))
+            .collect::<Vec<_>>()
+    };
+    assert!(ran(&store).is_empty());
+    drop(store);
+
+    // The next watcher (a new process, a reopened database) looks at t(100).
+    let mut store = deploywatch_store::Store::open(&dir.path().join("dw.db")).unwrap();
+    let liveness = |pid| {
+        if pid == 101 {
+            RunnerLiveness::Gone
+        } else {
+            RunnerLiveness::MayRun
+        }
+    };
+    let found = store.interrupt_action_runs(t(100), liveness).unwrap();
+    let mut ids: Vec<i64> = found.iter().filter_map(|r| r.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [dead, late]);
+    assert!(found.iter().all(|r| matches!(
+        &r.outcome,
+        ActionOutcome::Interrupted { reason } if reason.contains("how it ended is unknown")
+    )));
+    // Once is enough: a second look finds nothing new.
+    assert!(
+        store
+            .interrupt_action_runs(t(101), liveness)
+            .unwrap()
+            .is_empty()
+    );
+    let mut history = ran(&store);
+    history.sort();
+    assert_eq!(history.len(), 2);
+    assert!(history.iter().all(|(_, d)| d.starts_with("on_open ./recreate.sh was interrupted: its watcher ended")));
+    assert_eq!(
+        history.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
+        ["canary", "production"]
+    );
+
+    // The living runner finishes its run: the row says how, and the history says so once.
+    let mut done = run("staging");
+    done.duration = std::time::Duration::from_millis(1_500);
+    done.output = "recreated\n".into();
+    store.finish_action_run(alive, &done).unwrap();
+    let staging = store.action_runs(Some("shop"), Some("staging"), 1).unwrap();
+    assert_eq!(
+        (
+            staging[0].id,
+            &staging[0].outcome,
+            staging[0].output.as_str()
+        ),
+        (
+            Some(alive),
+            &ActionOutcome::Exited { code: 0 },
+            "recreated\n"
+        )
+    );
+    assert!(
+        ran(&store)
+            .iter()
+            .any(|(e, d)| e == "staging" && d == "on_open ./recreate.sh exited 0 after 1.5 s")
+    );
+    assert!(
+        store
+            .interrupt_action_runs(t(300), liveness)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.finish_action_run(9_999, &done),
+        Err(StoreError::Corrupt { .. })
+    ));
+}

@@ -27,17 +27,17 @@ fn open_creates_the_directory_and_a_wal_database_at_the_latest_schema() {
     let path = dir.path().join("nested/data/dw.db");
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), schema::LATEST_VERSION);
-    assert_eq!(schema::LATEST_VERSION, 4);
+    assert_eq!(schema::LATEST_VERSION, 5);
     drop(store);
     assert_eq!(pragma(&path, "journal_mode"), "wal");
     // Reopening an up-to-date database changes nothing.
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 4);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 5);
 
     // An existing empty file (touched by an installer, say) becomes a database too.
     let empty = dir.path().join("empty.db");
     std::fs::write(&empty, b"").unwrap();
     let mut store = Store::open(&empty).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     assert!(store.record_push(&push("shop", "main", "a1", 0)).unwrap());
 }
 
@@ -84,7 +84,7 @@ fn open_migrates_a_version_1_database_in_place_and_keeps_its_rows() {
     }
 
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     let head = store.latest_push("shop", "main").unwrap().unwrap();
     assert_eq!(
         (head.sha, head.author.as_deref(), head.first_seen),
@@ -145,7 +145,7 @@ fn a_newer_schema_is_refused_and_left_untouched() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 4,
+                supported: 5,
                 ..
             }
         ),
@@ -217,7 +217,7 @@ fn read_only_open_needs_an_existing_current_database_and_refuses_writes() {
             err,
             StoreError::SchemaOutdated {
                 found: 1,
-                expected: 4,
+                expected: 5,
                 ..
             }
         ),
