@@ -437,3 +437,53 @@ fn every_action_input_reaches_the_script_through_the_environment_only() {
         assert!(!line.contains("${{"), "an expression in a run line: {line}");
     }
 }
+
+/// A maintenance page where the build-info should be (real nginx, `text/html`, CRLF lines):
+/// the evidence quotes its first bytes with each control character escaped once — `\r\n` in
+/// the text a person reads and in the JSON string a script parses, never `\\r\\n`.
+#[tokio::test]
+async fn evidence_quotes_what_was_received_with_its_escapes_shown_once() {
+    let nginx = crate::infra::Nginx::start(
+        "server { listen 127.0.0.1:{port0}; root {root}; default_type text/html; }",
+    );
+    nginx.write(
+        "build-info",
+        "<html>\r\n<body>Down for maintenance</body>\r\n</html>\r\n",
+    );
+    let url = nginx.url(0, "/build-info");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sha = crate::harness::sha("maintenance");
+    let json = run(bare(
+        dir.path(),
+        &["verify", "--url", &url, "--expect", &sha, "--json"],
+    ))
+    .await;
+    let human = run(bare(
+        dir.path(),
+        &["verify", "--url", &url, "--expect", &sha],
+    ))
+    .await;
+    assert_ne!(json.code, 0, "{json:?}");
+    let r = json.report();
+    assert_ne!(r["verdict"], "live", "{json:?}");
+    let want = r#"starting "<html>\r\n<body>Down for maintenance"#;
+    let texts: Vec<String> = std::iter::once(r["hint"].as_str().unwrap_or("").to_string())
+        .chain(
+            r["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["detail"].as_str().unwrap_or("").to_string()),
+        )
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains(want)),
+        "no evidence with {want:?} in {texts:#?}"
+    );
+    assert!(
+        texts.iter().all(|t| !t.contains(r"\\r")),
+        "escaped twice: {texts:#?}"
+    );
+    assert!(human.stdout.contains(want), "{human:?}");
+    assert!(!human.stdout.contains(r"\\r"), "{human:?}");
+}

@@ -988,11 +988,12 @@ fn describe_failure(f: &TransportFailure) -> String {
     }
 }
 
-/// What was received, for people: status, type, size and the first bytes.
+/// What was received, for people: status, type, size and the first bytes (already made
+/// readable by the probe, control characters escaped: quoted as they are, not escaped again).
 fn describe_received(h: &HttpEvidence) -> String {
     match answered(h) {
         Some(r) => format!(
-            "received {} {}, {} bytes{}, starting {:?}",
+            "received {} {}, {} bytes{}, starting \"{}\"",
             r.status,
             r.content_type.as_deref().unwrap_or("(no content type)"),
             r.body_len,

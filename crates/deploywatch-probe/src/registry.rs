@@ -446,7 +446,7 @@ impl Lookup<'_> {
             }
             HttpOutcome::Answered(r) if r.status != 200 => {
                 self.answer = format!(
-                    "token service {host}: HTTP {} {:?}",
+                    "token service {host}: HTTP {} \"{}\"",
                     status_text(r.status),
                     r.first_bytes
                 );
