@@ -163,7 +163,7 @@ async fn a_refused_anonymous_token_means_credentials_are_needed() {
     );
     assert_eq!(
         check.answer,
-        r#"token service 127.0.0.1: HTTP 401 Unauthorized "{\"details\": \"anonymous access disabled\"}""#
+        r#"token service 127.0.0.1: HTTP 401 Unauthorized "{"details": "anonymous access disabled"}""#
     );
 }
 
