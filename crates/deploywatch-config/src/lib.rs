@@ -49,7 +49,7 @@ pub use model::{
     WebhookFormat, expand_image,
 };
 pub use paths::{CONFIG_ENV, DB_ENV, config_path, db_path};
-pub use write::{save, to_toml, write_atomic};
+pub use write::{append_project, save, to_toml, write_atomic};
 
 /// A complete configuration showing every key, as in SPEC §5; it parses without error.
 pub const EXAMPLE: &str = include_str!("example.toml");

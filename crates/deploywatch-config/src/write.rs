@@ -118,6 +118,53 @@ pub fn save(config: &Config) -> Result<(), ConfigError> {
     write_atomic(&config.source, &text)
 }
 
+/// Adds `project` to the configuration file at `path` by appending its `[[project]]` table to
+/// the file's text, so everything already there — comments, order, formatting — stays as the
+/// person wrote it (`deploywatch add`). `config` is the file's current configuration (its
+/// `[defaults]` decide which of the project's settings are written). The result is validated
+/// and written with [`write_atomic`]: a project whose name is taken, say, is refused with the
+/// file left as it was. A missing file is created holding only the project.
+pub fn append_project(path: &Path, project: &Project, config: &Config) -> Result<(), ConfigError> {
+    #[derive(Serialize)]
+    struct Only<'a> {
+        project: Vec<ProjectDto<'a>>,
+    }
+    let old = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                key: None,
+                kind: ErrorKind::Io,
+                message: format!("cannot read the file: {e}"),
+            });
+        }
+    };
+    let table = toml::to_string(&Only {
+        project: vec![ProjectDto::new(project, config)],
+    })
+    .map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        key: None,
+        kind: ErrorKind::Invalid,
+        message: format!("cannot render the project as TOML: {e}"),
+    })?;
+    let mut text = old;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&table);
+    write_atomic(path, &text)
+}
+
 /// The file a path designates: the link target for a symbolic link (so dotfile managers that
 /// link the config keep working), the path itself otherwise (including when it does not exist).
 fn resolve_link(path: &Path) -> io::Result<PathBuf> {

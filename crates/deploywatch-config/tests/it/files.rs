@@ -169,3 +169,50 @@ fn save_writes_an_edited_config_and_refuses_an_invalid_one() {
     assert_eq!(fs::read(&path).unwrap(), before);
     assert_eq!(names(dir.path()), ["config.toml"]);
 }
+
+#[test]
+fn append_project_keeps_the_file_as_written_and_refuses_a_taken_name() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("config.toml");
+    let original = format!("# our fleet — keep this comment\n{BASE}");
+    fs::write(&path, &original).unwrap();
+    let config = load(&path).unwrap();
+    let mut added = config.projects[0].clone();
+    added.name = "blog".into();
+    added.repo = deploywatch_config::RepoRef {
+        owner: "acme".into(),
+        name: "blog".into(),
+    };
+    added.environments.truncate(1);
+    added.environments[0].follows = deploywatch_config::Follows::Deployments;
+    deploywatch_config::append_project(&path, &added, &config).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with(&original),
+        "the file was rewritten:\n{text}"
+    );
+    let after = load(&path).unwrap();
+    assert_eq!(after.projects.len(), config.projects.len() + 1);
+    let got = after.projects.last().unwrap();
+    assert_eq!(
+        (
+            got.name.as_str(),
+            got.repo.to_string(),
+            got.environments.len()
+        ),
+        ("blog", "acme/blog".to_string(), 1)
+    );
+    assert_eq!(got.environments[0], added.environments[0]);
+
+    // The same name again: refused, the file byte for byte as it was.
+    let before = fs::read(&path).unwrap();
+    let e = deploywatch_config::append_project(&path, &added, &after).unwrap_err();
+    assert!(e.message.contains("blog"), "{e}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(names(dir.path()), ["config.toml"]);
+
+    // No file yet: one holding only the project.
+    let fresh = dir.path().join("new/config.toml");
+    deploywatch_config::append_project(&fresh, &added, &config).unwrap();
+    assert_eq!(load(&fresh).unwrap().projects[0].name, "blog");
+}
