@@ -7,7 +7,7 @@
 //   node crates/deploywatch-fakehub/scripts/extract-examples.mjs --check   # exit 1 if they differ
 //
 // Output: crates/deploywatch-fakehub/examples/<operationId>.json (pretty, keys sorted so the
-// files are stable), plus examples/schemas/basic-error.json (the properties of GitHub's error
+// files are stable; an entry of OPERATIONS with an `output` name is written there instead), plus examples/schemas/basic-error.json (the properties of GitHub's error
 // body: the description has a schema for it but no example) and examples/SOURCE.json (which
 // package version and which example of which response each file came from).
 //
@@ -23,7 +23,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, "..", "examples");
 const require = createRequire(import.meta.url);
 
-/** The operations the fake serves (or may serve) and the status whose example it needs. */
+/**
+ * The operations the fake serves (or may serve) and the status whose example it needs. An
+ * operation whose response has several examples gets the one named `example` (else `default`,
+ * else the first by name); one that needs two of them lists the second again with an `output`
+ * name of its own, which is also its key in SOURCE.json (with `operation_id` saying whose it is).
+ */
 const OPERATIONS = [
   { operationId: "repos/get-branch", status: "200" },
   { operationId: "actions/list-workflow-runs-for-repo", status: "200" },
@@ -35,6 +40,19 @@ const OPERATIONS = [
   { operationId: "repos/compare-commits-with-basehead", status: "200" },
   { operationId: "repos/get-commit", status: "200" },
   { operationId: "rate-limit/get", status: "200" },
+  // Adding a repository by name: the repository, its environments, its workflows, a file.
+  { operationId: "repos/get", status: "200" },
+  { operationId: "repos/get-all-environments", status: "200" },
+  { operationId: "actions/list-repo-workflows", status: "200" },
+  // The examples of get-content are a file, a directory, a symlink and a submodule (for
+  // `application/json`); the fake serves files, and a path naming a directory as GitHub does.
+  { operationId: "repos/get-content", status: "200", example: "response-if-content-is-a-file" },
+  {
+    operationId: "repos/get-content",
+    status: "200",
+    example: "response-if-content-is-a-directory",
+    output: "repos/get-content-directory",
+  },
   // The two writes: what GitHub answers when a status is created.
   { operationId: "repos/create-commit-status", status: "201" },
   { operationId: "repos/create-deployment-status", status: "201" },
@@ -154,7 +172,7 @@ function extract(spec, packageVersion) {
     schemas: {},
   };
 
-  for (const { operationId, status } of OPERATIONS) {
+  for (const { operationId, status, example: wanted, output } of OPERATIONS) {
     const { route, method, op } = findOperation(spec, operationId);
     const response = deref(spec, op.responses?.[status]);
     const media = response?.content?.["application/json"];
@@ -162,16 +180,26 @@ function extract(spec, packageVersion) {
     if (!examples || Object.keys(examples).length === 0) {
       throw new Error(`${operationId} ${status}: no application/json examples`);
     }
-    // "default" is what GitHub's docs show; otherwise the first example, by name.
-    const name = "default" in examples ? "default" : Object.keys(examples).sort()[0];
+    // The one asked for; else "default", what GitHub's docs show; else the first, by name.
+    if (wanted !== undefined && !(wanted in examples)) {
+      const names = Object.keys(examples).sort().join(", ");
+      throw new Error(`${operationId} ${status}: no example named ${wanted} (has ${names})`);
+    }
+    const name =
+      wanted ?? ("default" in examples ? "default" : Object.keys(examples).sort()[0]);
     const reference = examples[name];
     const example = deref(spec, reference);
     if (!example || !("value" in example)) {
       throw new Error(`${operationId} ${status}: example ${name} has no value`);
     }
     const value = sortKeys(derefDeep(spec, example.value));
-    files.set(`${operationId}.json`, JSON.stringify(value, null, 2) + "\n");
-    source.operations[operationId] = {
+    const key = output ?? operationId;
+    if (key in source.operations) {
+      throw new Error(`${key} is extracted twice; give one of them an output name`);
+    }
+    files.set(`${key}.json`, JSON.stringify(value, null, 2) + "\n");
+    source.operations[key] = {
+      ...(key === operationId ? {} : { operation_id: operationId }),
       method,
       path: route,
       status: Number(status),
@@ -183,7 +211,7 @@ function extract(spec, packageVersion) {
     if (enums) {
       // The values the request body's enumerated fields accept (e.g. a status `state`): the
       // fake validates requests against them instead of a list of its own.
-      source.operations[operationId].request_enums = enums;
+      source.operations[key].request_enums = enums;
     }
   }
 

@@ -33,6 +33,16 @@ pub(crate) struct Examples {
     pub commit_status: Value,
     /// `repos/create-deployment-status` 201.
     pub deployment_status: Value,
+    /// `repos/get` 200: a full repository.
+    pub repository: Value,
+    /// `repos/get-all-environments` 200 (`total_count` + `environments`).
+    pub environments: Value,
+    /// `actions/list-repo-workflows` 200 (`total_count` + `workflows`).
+    pub workflows: Value,
+    /// `repos/get-content` 200, its example of a file.
+    pub content_file: Value,
+    /// `repos/get-content` 200, its example of a directory (an array of entries).
+    pub content_directory: Value,
     /// The property names of the `basic-error` schema (GitHub's error body), which has no example.
     pub error_properties: Vec<String>,
     /// The property names of the `validation-error` schema (the body of `422 Validation
@@ -103,6 +113,23 @@ pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "schemas/validation-error.json",
         include_str!("../examples/schemas/validation-error.json"),
+    ),
+    ("repos/get.json", include_str!("../examples/repos/get.json")),
+    (
+        "repos/get-all-environments.json",
+        include_str!("../examples/repos/get-all-environments.json"),
+    ),
+    (
+        "actions/list-repo-workflows.json",
+        include_str!("../examples/actions/list-repo-workflows.json"),
+    ),
+    (
+        "repos/get-content.json",
+        include_str!("../examples/repos/get-content.json"),
+    ),
+    (
+        "repos/get-content-directory.json",
+        include_str!("../examples/repos/get-content-directory.json"),
     ),
     ("SOURCE.json", include_str!("../examples/SOURCE.json")),
 ];
@@ -207,6 +234,11 @@ impl Examples {
             rate_limit: file("rate-limit/get.json")?,
             commit_status: file("repos/create-commit-status.json")?,
             deployment_status: file("repos/create-deployment-status.json")?,
+            repository: file("repos/get.json")?,
+            environments: file("repos/get-all-environments.json")?,
+            workflows: file("actions/list-repo-workflows.json")?,
+            content_file: file("repos/get-content.json")?,
+            content_directory: file("repos/get-content-directory.json")?,
             error_properties,
             validation_properties,
             validation_item_properties,
@@ -223,6 +255,16 @@ impl Examples {
                 examples.deployment_statuses.pointer("/0"),
             ),
             ("compare commits", examples.compare.pointer("/commits/0")),
+            (
+                "environments",
+                examples.environments.pointer("/environments/0"),
+            ),
+            ("workflows", examples.workflows.pointer("/workflows/0")),
+            ("a directory's files", examples.directory_entry("file")),
+            (
+                "a directory's subdirectories",
+                examples.directory_entry("dir"),
+            ),
         ];
         for (what, item) in items {
             if !item.is_some_and(Value::is_object) {
@@ -238,6 +280,14 @@ impl Examples {
             }
         }
         Ok(examples)
+    }
+
+    /// The first entry of type `kind` (`file`, `dir`) in the directory example.
+    pub fn directory_entry(&self, kind: &str) -> Option<&Value> {
+        self.content_directory
+            .as_array()?
+            .iter()
+            .find(|entry| entry.get("type").and_then(Value::as_str) == Some(kind))
     }
 
     /// The values `field` of `operation`'s request body accepts (empty if not enumerated).
@@ -326,6 +376,8 @@ const EXAMPLE_REPOS: &[&str] = &[
     "octocat/Hello-World",
     "octo-org/octo-repo",
     "octocat/example",
+    "github/hello-world",
+    "octokit/octokit.rb",
 ];
 
 /// Makes an example body describe `owner/name` served from `api_base`: renames the example

@@ -1,6 +1,7 @@
 //! A fake GitHub on loopback for tests and the demo fleet: the REST endpoints Deploywatch reads
-//! (branches, workflow runs, deployments, compare, rate limit), the two it writes (commit
-//! statuses, deployment statuses) plus the OAuth device flow.
+//! (repositories, branches, workflows and their runs, environments, deployments, compare, file
+//! contents, rate limit), the two it writes (commit statuses, deployment statuses) plus the
+//! OAuth device flow.
 //!
 //! Every REST body starts as the official example from GitHub's OpenAPI description (see
 //! `examples.rs` and `scripts/extract-examples.mjs`); the fake only patches the values it
@@ -23,6 +24,7 @@
 //! ([`FakeHub::commit_statuses`], [`FakeHub::deployment_statuses`]); [`FakeHub::set_read_only`]
 //! makes the fake refuse writes as GitHub refuses a token without write access.
 
+mod blob;
 mod device;
 mod examples;
 mod render;
@@ -43,7 +45,7 @@ pub use state::{CommitStatus, DeploymentStatus};
 
 use crate::device::DeviceFlow;
 use crate::examples::Examples;
-use crate::state::{Commit, Deployment, Repo, Run};
+use crate::state::{Commit, Deployment, Environment, Repo, Run, Workflow};
 
 /// One request the fake answered, for tests that check what a client sent and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +306,88 @@ impl FakeHub {
         };
         repo.commits.insert(sha.clone(), commit);
         repo.branches.insert(branch.to_owned(), sha);
+        // GitHub makes the first branch pushed to a repository its default branch.
+        if repo.default_branch.is_none() {
+            repo.default_branch = Some(branch.to_owned());
+        }
+    }
+
+    /// Makes `repo` known (as any setter does) with `default_branch` and visibility: `GET
+    /// /repos/{o}/{r}` reports them, and a private repository is `404 Not Found` to every
+    /// read without an `Authorization` header, as GitHub hides it from anonymous clients.
+    /// Without this call the default branch is the first branch pushed (`main` before any).
+    pub fn set_repo(&self, repo: &str, default_branch: &str, private: bool) {
+        let mut state = self.lock();
+        let repo = state.repo_mut(repo);
+        repo.default_branch = Some(default_branch.to_owned());
+        repo.private = private;
+    }
+
+    /// Sets the deployment environments of `repo` (`GET /repos/{o}/{r}/environments`), in
+    /// this order, replacing those there were. A deployment to an environment not in the list
+    /// adds it, as GitHub creates an environment when something deploys to it.
+    pub fn set_environments(&self, repo: &str, environments: &[&str]) {
+        let mut state = self.lock();
+        let now = Utc::now();
+        let ids: Vec<u64> = environments.iter().map(|_| state.next_id()).collect();
+        state.repo_mut(repo).environments = environments
+            .iter()
+            .zip(ids)
+            .map(|(name, id)| Environment {
+                id,
+                name: (*name).to_owned(),
+                created_at: now,
+            })
+            .collect();
+    }
+
+    /// With `true`, `GET /repos/{o}/{r}/environments` answers `404 Not Found` although the
+    /// repository exists, as GitHub may where environments are not available to a
+    /// repository (a private one on a plan without them).
+    pub fn set_environments_unavailable(&self, repo: &str, unavailable: bool) {
+        self.lock().repo_mut(repo).environments_unavailable = unavailable;
+    }
+
+    /// Adds a workflow (`GET /repos/{o}/{r}/actions/workflows`) named `name` (its `name:`)
+    /// in the file `path` (`.github/workflows/deploy.yml`), state `active`, and returns its
+    /// id. A workflow of that name that exists already (say, made by [`FakeHub::add_run`])
+    /// moves to `path` and keeps its id. Runs added later under that name name its file.
+    pub fn add_workflow(&self, repo: &str, name: &str, path: &str) -> u64 {
+        let mut state = self.lock();
+        let fresh_id = state.next_id();
+        let repo = state.repo_mut(repo);
+        if let Some(workflow) = repo.workflows.iter_mut().find(|w| w.name == name) {
+            workflow.path = path.to_owned();
+            return workflow.id;
+        }
+        repo.workflows.push(Workflow {
+            id: fresh_id,
+            name: name.to_owned(),
+            path: path.to_owned(),
+            created_at: Utc::now(),
+        });
+        fresh_id
+    }
+
+    /// Puts a file with `contents` at `path` (`.github/deploywatch.toml`; no leading slash)
+    /// of `repo`, or removes it with `None`. `GET /repos/{o}/{r}/contents/{path}` serves it
+    /// as GitHub does: base64 `content` wrapped every 60 characters, `sha` the git blob SHA,
+    /// an ETag that changes with the contents; a file over 1 MiB comes with an empty
+    /// `content` and `encoding: none`. The parent directories exist while a file is in
+    /// them. The fake has one tree for every ref: `?ref=` must name a branch or a known
+    /// commit, and any of them shows the same files.
+    pub fn set_file(&self, repo: &str, path: &str, contents: Option<&str>) {
+        let mut state = self.lock();
+        let files = &mut state.repo_mut(repo).files;
+        let path = path.trim_matches('/').to_owned();
+        match contents {
+            Some(text) => {
+                files.insert(path, text.to_owned());
+            }
+            None => {
+                files.remove(&path);
+            }
+        }
     }
 
     /// Adds a workflow run for `sha` created now and returns its id. `status` is GitHub's
@@ -334,10 +418,18 @@ impl FakeHub {
         let id = state.next_id();
         let fresh_workflow_id = state.next_id();
         let repo = state.repo_mut(repo);
-        let workflow_id = *repo
-            .workflows
-            .entry(workflow.to_owned())
-            .or_insert(fresh_workflow_id);
+        let workflow_id = match repo.workflows.iter().find(|w| w.name == workflow) {
+            Some(known) => known.id,
+            None => {
+                repo.workflows.push(Workflow {
+                    id: fresh_workflow_id,
+                    name: workflow.to_owned(),
+                    path: format!(".github/workflows/{}.yml", examples::login_for(workflow)),
+                    created_at: at,
+                });
+                fresh_workflow_id
+            }
+        };
         let run_number = repo
             .runs
             .iter()
@@ -395,12 +487,21 @@ impl FakeHub {
         }
     }
 
-    /// Adds a deployment of `sha` to `environment` (created now) and returns its id.
+    /// Adds a deployment of `sha` to `environment` (created now) and returns its id. The
+    /// environment joins the repository's environments if it was not one of them.
     pub fn add_deployment(&self, repo: &str, sha: &str, environment: &str) -> u64 {
         let sha = sha.to_ascii_lowercase();
         let mut state = self.lock();
         let id = state.next_id();
+        let environment_id = state.next_id();
         let repo = state.repo_mut(repo);
+        if !repo.environments.iter().any(|e| e.name == environment) {
+            repo.environments.push(Environment {
+                id: environment_id,
+                name: environment.to_owned(),
+                created_at: Utc::now(),
+            });
+        }
         // `ref` is what was deployed: the branch the commit was pushed to, else the SHA.
         let git_ref = repo
             .commits
@@ -418,8 +519,37 @@ impl FakeHub {
     }
 
     /// Adds a status (`success`, `failure`, `in_progress`...) to a deployment, created now.
-    /// Unknown deployments are ignored.
+    /// Its URLs are the example's. Unknown deployments are ignored.
     pub fn add_deployment_status(&self, repo: &str, deployment_id: u64, state: &str) {
+        self.push_deployment_status(repo, deployment_id, |id| {
+            DeploymentStatus::bare(id, state, Utc::now())
+        });
+    }
+
+    /// [`FakeHub::add_deployment_status`] with the URLs a deploy tool sets: `environment_url`
+    /// (where the environment is reachable) and `target_url` (its log; GitHub reports it as
+    /// `log_url` too). `None` is what GitHub answers for a URL not given: `""`.
+    pub fn add_deployment_status_with_url(
+        &self,
+        repo: &str,
+        deployment_id: u64,
+        state: &str,
+        environment_url: Option<&str>,
+        target_url: Option<&str>,
+    ) {
+        self.push_deployment_status(repo, deployment_id, |id| DeploymentStatus {
+            environment_url: Some(environment_url.unwrap_or_default().to_owned()),
+            log_url: Some(target_url.unwrap_or_default().to_owned()),
+            ..DeploymentStatus::bare(id, state, Utc::now())
+        });
+    }
+
+    fn push_deployment_status(
+        &self,
+        repo: &str,
+        deployment_id: u64,
+        status: impl FnOnce(u64) -> DeploymentStatus,
+    ) {
         let mut st = self.lock();
         let id = st.next_id();
         if let Some(d) = st
@@ -428,8 +558,7 @@ impl FakeHub {
             .iter_mut()
             .find(|d| d.id == deployment_id)
         {
-            d.statuses
-                .push(DeploymentStatus::bare(id, state, Utc::now()));
+            d.statuses.push(status(id));
         }
     }
 

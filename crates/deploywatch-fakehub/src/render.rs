@@ -3,12 +3,38 @@
 //! them) are patched; every other field stays as in the example.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
+use crate::blob::{git_blob_sha, wrapped_base64};
 use crate::examples::{
     Examples, login_for, patch_user, replace_in_strings, retarget, set, string_at,
 };
-use crate::state::{Commit, CommitStatus, Deployment, DeploymentStatus, Repo, Run};
+use crate::state::{
+    Commit, CommitStatus, Deployment, DeploymentStatus, Entry, Environment, Repo, Run, Workflow,
+};
+
+/// The largest file whose `content` the contents API includes; GitHub's limit is 1 MB, above
+/// which `content` is empty and `encoding` is `none`.
+pub(crate) const MAX_CONTENT_BYTES: usize = 1024 * 1024;
+
+/// What a name keeps unencoded in a URL path segment or query value: RFC 3986's unreserved
+/// characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `text` as one percent-encoded URL path segment or query value.
+fn encoded(text: &str) -> String {
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
+
+/// A repository path (`.github/deploywatch.toml`) for a URL: each segment encoded, `/` kept.
+fn encoded_path(path: &str) -> String {
+    path.split('/').map(encoded).collect::<Vec<_>>().join("/")
+}
 
 /// What every renderer needs: the examples and the API base the request came in on.
 pub(crate) struct Ctx<'a> {
@@ -139,7 +165,14 @@ impl Ctx<'_> {
         if let Some(old) = string_at(&value, "/head_sha") {
             replace_in_strings(&mut value, &old, &run.head_sha);
         }
-        let workflow_file = login_for(&run.workflow);
+        let workflow_path = repo
+            .workflows
+            .iter()
+            .find(|w| w.id == run.workflow_id)
+            .map_or_else(
+                || format!(".github/workflows/{}.yml", login_for(&run.workflow)),
+                |w| w.path.clone(),
+            );
         set(&mut value, "/id", run.id);
         set(&mut value, "/name", run.workflow.as_str());
         set(&mut value, "/workflow_id", run.workflow_id);
@@ -147,7 +180,7 @@ impl Ctx<'_> {
         set(
             &mut value,
             "/path",
-            format!(".github/workflows/{workflow_file}.yml@{}", run.head_branch),
+            format!("{workflow_path}@{}", run.head_branch),
         );
         set(&mut value, "/head_branch", run.head_branch.as_str());
         set(&mut value, "/head_sha", run.head_sha.as_str());
@@ -422,6 +455,204 @@ impl Ctx<'_> {
             format!("{}/compare/{base_ref}...{head_ref}", self.api(repo)),
         );
         value
+    }
+
+    /// `GET /repos/{o}/{r}`: the full repository, with its default branch and visibility.
+    pub fn repository(&self, repo: &Repo) -> Value {
+        let mut value = self.retargeted(&self.examples.repository, repo);
+        set(&mut value, "/name", repo.name.as_str());
+        set(&mut value, "/full_name", repo.full_name());
+        set(&mut value, "/private", repo.private);
+        let visibility = if repo.private { "private" } else { "public" };
+        set(&mut value, "/visibility", visibility);
+        set(&mut value, "/default_branch", repo.default_branch());
+        set(&mut value, "/html_url", Ctx::html(repo));
+        set(&mut value, "/url", self.api(repo));
+        value
+    }
+
+    /// `GET /repos/{o}/{r}/environments` for one page of environments.
+    pub fn environments(&self, repo: &Repo, page: &[&Environment], total_count: usize) -> Value {
+        let template = self
+            .examples
+            .environments
+            .pointer("/environments/0")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let items = page
+            .iter()
+            .map(|e| {
+                let mut value = self.retargeted(&template, repo);
+                let name = encoded(&e.name);
+                set(&mut value, "/id", e.id);
+                set(&mut value, "/name", e.name.as_str());
+                set(
+                    &mut value,
+                    "/url",
+                    format!("{}/environments/{name}", self.api(repo)),
+                );
+                set(
+                    &mut value,
+                    "/html_url",
+                    format!(
+                        "{}/deployments/activity_log?environments_filter={name}",
+                        Ctx::html(repo)
+                    ),
+                );
+                set(&mut value, "/created_at", timestamp(e.created_at));
+                set(&mut value, "/updated_at", timestamp(e.created_at));
+                value
+            })
+            .collect();
+        let mut value = self.examples.environments.clone();
+        set(&mut value, "/environments", Value::Array(items));
+        set(&mut value, "/total_count", total_count);
+        value
+    }
+
+    /// `GET /repos/{o}/{r}/actions/workflows` for one page of workflows.
+    pub fn workflows(&self, repo: &Repo, page: &[&Workflow], total_count: usize) -> Value {
+        let template = self
+            .examples
+            .workflows
+            .pointer("/workflows/0")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let items = page
+            .iter()
+            .map(|w| {
+                let mut value = self.retargeted(&template, repo);
+                set(&mut value, "/id", w.id);
+                set(&mut value, "/name", w.name.as_str());
+                set(&mut value, "/path", w.path.as_str());
+                set(&mut value, "/state", "active");
+                set(&mut value, "/created_at", timestamp(w.created_at));
+                set(&mut value, "/updated_at", timestamp(w.created_at));
+                set(
+                    &mut value,
+                    "/url",
+                    format!("{}/actions/workflows/{}", self.api(repo), w.id),
+                );
+                set(
+                    &mut value,
+                    "/html_url",
+                    format!(
+                        "{}/blob/{}/{}",
+                        Ctx::html(repo),
+                        encoded_path(repo.default_branch()),
+                        encoded_path(&w.path)
+                    ),
+                );
+                set(
+                    &mut value,
+                    "/badge_url",
+                    format!(
+                        "{}/workflows/{}/badge.svg",
+                        Ctx::html(repo),
+                        encoded(&w.name)
+                    ),
+                );
+                value
+            })
+            .collect();
+        let mut value = self.examples.workflows.clone();
+        set(&mut value, "/workflows", Value::Array(items));
+        set(&mut value, "/total_count", total_count);
+        value
+    }
+
+    /// The URLs of a file or directory at `path` seen at `git_ref`: `url`, `git_url`,
+    /// `html_url` and `download_url`, and the same in `_links`.
+    fn content_urls(&self, value: &mut Value, repo: &Repo, path: &str, git_ref: &str, git: String) {
+        let (path, git_ref) = (encoded_path(path), encoded(git_ref));
+        let api = format!("{}/contents/{path}?ref={git_ref}", self.api(repo));
+        let is_file = string_at(value, "/type").as_deref() == Some("file");
+        let page = if is_file { "blob" } else { "tree" };
+        let html = format!("{}/{page}/{git_ref}/{path}", Ctx::html(repo));
+        if is_file {
+            let raw = format!(
+                "https://raw.githubusercontent.com/{}/{git_ref}/{path}",
+                repo.full_name()
+            );
+            set(value, "/download_url", raw);
+        }
+        set(value, "/url", api.as_str());
+        set(value, "/_links/self", api);
+        set(value, "/git_url", git.as_str());
+        set(value, "/_links/git", git);
+        set(value, "/html_url", html.as_str());
+        set(value, "/_links/html", html);
+    }
+
+    /// A file of the contents API from `template` (the file example, or a file entry of the
+    /// directory example): name, path, size, blob SHA, URLs; the base64 `content` when the
+    /// template has one, empty with `encoding: none` over [`MAX_CONTENT_BYTES`].
+    fn file_entry(
+        &self,
+        template: &Value,
+        repo: &Repo,
+        path: &str,
+        text: &str,
+        git_ref: &str,
+    ) -> Value {
+        let mut value = self.retargeted(template, repo);
+        let bytes = text.as_bytes();
+        let sha = git_blob_sha(bytes);
+        let name = path.rsplit('/').next().unwrap_or(path);
+        set(&mut value, "/type", "file");
+        set(&mut value, "/name", name);
+        set(&mut value, "/path", path);
+        set(&mut value, "/size", bytes.len());
+        set(&mut value, "/sha", sha.as_str());
+        if bytes.len() > MAX_CONTENT_BYTES {
+            set(&mut value, "/content", "");
+            set(&mut value, "/encoding", "none");
+        } else {
+            set(&mut value, "/content", wrapped_base64(bytes));
+            set(&mut value, "/encoding", "base64");
+        }
+        let git = format!("{}/git/blobs/{sha}", self.api(repo));
+        self.content_urls(&mut value, repo, path, git_ref, git);
+        value
+    }
+
+    /// `GET /repos/{o}/{r}/contents/{path}` for a file.
+    pub fn content_file(&self, repo: &Repo, path: &str, text: &str, git_ref: &str) -> Value {
+        self.file_entry(&self.examples.content_file, repo, path, text, git_ref)
+    }
+
+    /// `GET /repos/{o}/{r}/contents/{path}` for a directory: its entries, as GitHub answers
+    /// `application/json` (an array; `application/vnd.github.object` is not served).
+    pub fn content_directory(&self, repo: &Repo, entries: &[Entry<'_>], git_ref: &str) -> Value {
+        let file_template = self.examples.directory_entry("file").cloned();
+        let dir_template = self.examples.directory_entry("dir").cloned();
+        let items = entries
+            .iter()
+            .map(|entry| match entry {
+                Entry::File(path, text) => self.file_entry(
+                    file_template.as_ref().unwrap_or(&Value::Null),
+                    repo,
+                    path,
+                    text,
+                    git_ref,
+                ),
+                Entry::Dir(path) => {
+                    let mut value =
+                        self.retargeted(dir_template.as_ref().unwrap_or(&Value::Null), repo);
+                    // The fake keeps no trees; a SHA derived from the path stands for one.
+                    let sha = git_blob_sha(path.as_bytes());
+                    set(&mut value, "/type", "dir");
+                    set(&mut value, "/name", path.rsplit('/').next().unwrap_or(path));
+                    set(&mut value, "/path", path.as_str());
+                    set(&mut value, "/size", 0);
+                    set(&mut value, "/sha", sha.as_str());
+                    let git = format!("{}/git/trees/{sha}", self.api(repo));
+                    self.content_urls(&mut value, repo, path, git_ref, git);
+                    value
+                }
+            })
+            .collect();
+        Value::Array(items)
     }
 
     /// `GET /rate_limit`: the `core` resource (and the legacy `rate`) show the fake's counters.

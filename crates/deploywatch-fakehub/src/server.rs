@@ -13,7 +13,9 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::render::Ctx;
-use crate::state::{CommitStatus, Deployment, DeploymentStatus, Repo, Run};
+use crate::state::{
+    CommitStatus, Content, Deployment, DeploymentStatus, Environment, Repo, Run, Workflow,
+};
 use crate::{RequestRecord, Shared, State, WINDOW, WriteRecord, device};
 
 /// Cap on a device-flow request body; real ones are a few dozen bytes.
@@ -310,7 +312,8 @@ fn api(shared: &Shared, request: &ApiRequest<'_>) -> Response {
             headers: HeaderMap::new(),
         }
     } else {
-        route_get(&ctx, &state, &segments, route, query)
+        let authorised = headers.contains_key(header::AUTHORIZATION);
+        route_get(&ctx, &state, &segments, route, query, authorised)
     };
     // GitHub does not count `/rate_limit` against the limit.
     finish(&mut state, answer, headers, !is_rate_limit)
@@ -488,8 +491,17 @@ fn with_link(mut answer: Answer, link: Option<HeaderValue>) -> Answer {
     answer
 }
 
-/// Routes a GET to its operation. `route` is the path without any `/api/v3` prefix.
-fn route_get(ctx: &Ctx<'_>, state: &State, segments: &[&str], route: &str, query: &str) -> Answer {
+/// Routes a GET to its operation. `route` is the path without any `/api/v3` prefix;
+/// `authorised` says whether the request carried an `Authorization` header (a private
+/// repository is invisible without one).
+fn route_get(
+    ctx: &Ctx<'_>,
+    state: &State,
+    segments: &[&str],
+    route: &str,
+    query: &str,
+    authorised: bool,
+) -> Answer {
     let params: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
@@ -516,10 +528,64 @@ fn route_get(ctx: &Ctx<'_>, state: &State, segments: &[&str], route: &str, query
             ))
         }
         ["repos", owner, name, rest @ ..] => {
-            let Some(repo) = state.repo(owner, name) else {
+            let Some(repo) = state
+                .repo(owner, name)
+                .filter(|repo| authorised || !repo.private)
+            else {
                 return not_found(operation_of(rest));
             };
             match rest {
+                [] => Answer::ok(ctx.repository(repo)),
+                ["environments"] => {
+                    if repo.environments_unavailable {
+                        return not_found("repos/get-all-environments");
+                    }
+                    let environments: Vec<&Environment> = repo.environments.iter().collect();
+                    let paging = Paging::from(&params);
+                    let body =
+                        ctx.environments(repo, paging.slice(&environments), environments.len());
+                    with_link(
+                        Answer::ok(body),
+                        paging.link(&list_url, &params, environments.len()),
+                    )
+                }
+                ["actions", "workflows"] => {
+                    let mut workflows: Vec<&Workflow> = repo.workflows.iter().collect();
+                    workflows.sort_by_key(|w| w.id);
+                    let paging = Paging::from(&params);
+                    let body = ctx.workflows(repo, paging.slice(&workflows), workflows.len());
+                    with_link(
+                        Answer::ok(body),
+                        paging.link(&list_url, &params, workflows.len()),
+                    )
+                }
+                ["contents", path @ ..] => {
+                    const OP: &str = "repos/get-content";
+                    let path = path.join("/");
+                    // One tree for every ref; a ref must still name something.
+                    let git_ref = match params.get("ref").filter(|r| !r.is_empty()) {
+                        Some(r) if r == repo.default_branch() || repo.resolve(r).is_some() => {
+                            r.clone()
+                        }
+                        Some(r) => {
+                            return error(
+                                StatusCode::NOT_FOUND,
+                                &format!("No commit found for the ref {r}"),
+                                OP,
+                            );
+                        }
+                        None => repo.default_branch().to_owned(),
+                    };
+                    match repo.content(&path) {
+                        Content::File(text) => {
+                            Answer::ok(ctx.content_file(repo, &path, text, &git_ref))
+                        }
+                        Content::Dir(entries) => {
+                            Answer::ok(ctx.content_directory(repo, &entries, &git_ref))
+                        }
+                        Content::Missing => not_found(OP),
+                    }
+                }
                 ["branches", branch @ ..] if !branch.is_empty() => {
                     const OP: &str = "repos/get-branch";
                     let branch = branch.join("/");
@@ -658,6 +724,10 @@ fn route_get(ctx: &Ctx<'_>, state: &State, segments: &[&str], route: &str, query
 /// The operation a repository path names, for the `documentation_url` of its 404.
 fn operation_of(rest: &[&str]) -> &'static str {
     match rest {
+        [] => "repos/get",
+        ["environments"] => "repos/get-all-environments",
+        ["actions", "workflows"] => "actions/list-repo-workflows",
+        ["contents", ..] => "repos/get-content",
         ["branches", ..] => "repos/get-branch",
         ["actions", "runs"] => "actions/list-workflow-runs-for-repo",
         ["actions", "runs", _] => "actions/get-workflow-run",

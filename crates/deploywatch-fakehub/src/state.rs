@@ -1,5 +1,5 @@
-//! The fake's model of GitHub: repositories, branches, commits, workflow runs, deployments,
-//! commit statuses.
+//! The fake's model of GitHub: repositories, branches, commits, workflows and their runs,
+//! environments, deployments, commit statuses, files.
 //!
 //! Pure data and the queries the endpoints need (resolving a ref, comparing two commits); no
 //! HTTP and no JSON here.
@@ -34,6 +34,26 @@ pub(crate) struct Run {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One workflow: added by [`crate::FakeHub::add_workflow`], or by the first run of a workflow
+/// name the fake had not seen ([`crate::FakeHub::add_run`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Workflow {
+    pub id: u64,
+    /// The workflow's `name:`.
+    pub name: String,
+    /// Its file, `.github/workflows/ci.yml`.
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One deployment environment.
+#[derive(Debug, Clone)]
+pub(crate) struct Environment {
+    pub id: u64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// One deployment and its statuses, oldest status first.
 #[derive(Debug, Clone)]
 pub(crate) struct Deployment {
@@ -57,7 +77,8 @@ pub struct DeploymentStatus {
     /// The environment the status names; `None` means the deployment's own.
     pub environment: Option<String>,
     pub environment_url: Option<String>,
-    /// The `log_url` written (or the legacy `target_url`, which GitHub takes for it).
+    /// The `log_url` written (or the legacy `target_url`, which GitHub takes for it), or the
+    /// `target_url` given to `add_deployment_status_with_url`.
     pub log_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -97,13 +118,23 @@ pub struct CommitStatus {
 pub(crate) struct Repo {
     pub owner: String,
     pub name: String,
+    /// Set by `set_repo`, else the first branch pushed; `main` when neither.
+    pub default_branch: Option<String>,
+    pub private: bool,
     pub branches: BTreeMap<String, String>,
     pub commits: HashMap<String, Commit>,
     pub runs: Vec<Run>,
-    pub workflows: BTreeMap<String, u64>,
+    /// In the order they were added (GitHub lists them by id).
+    pub workflows: Vec<Workflow>,
+    /// In the order they were set or first deployed to.
+    pub environments: Vec<Environment>,
+    /// `GET …/environments` answers 404 (`set_environments_unavailable`).
+    pub environments_unavailable: bool,
     pub deployments: Vec<Deployment>,
     /// Commit statuses, oldest first.
     pub statuses: Vec<CommitStatus>,
+    /// File contents by path (`dir/file.toml`, no leading slash), the same at every ref.
+    pub files: BTreeMap<String, String>,
 }
 
 impl Repo {
@@ -112,17 +143,58 @@ impl Repo {
         Repo {
             owner: owner.to_owned(),
             name: name.to_owned(),
+            default_branch: None,
+            private: false,
             branches: BTreeMap::new(),
             commits: HashMap::new(),
             runs: Vec::new(),
-            workflows: BTreeMap::new(),
+            workflows: Vec::new(),
+            environments: Vec::new(),
+            environments_unavailable: false,
             deployments: Vec::new(),
             statuses: Vec::new(),
+            files: BTreeMap::new(),
         }
     }
 
     pub fn full_name(&self) -> String {
         format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The default branch GitHub reports.
+    pub fn default_branch(&self) -> &str {
+        self.default_branch.as_deref().unwrap_or("main")
+    }
+
+    /// What `path` names: a file, a directory (the paths of its entries, files and
+    /// subdirectories, directly below it), or nothing. The empty path is the root directory.
+    pub fn content(&self, path: &str) -> Content<'_> {
+        if let Some(text) = self.files.get(path) {
+            return Content::File(text);
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let mut entries: Vec<Entry> = Vec::new();
+        for (file, text) in self.files.range(prefix.clone()..) {
+            let Some(rest) = file.strip_prefix(&prefix) else {
+                break;
+            };
+            let entry = match rest.split_once('/') {
+                Some((dir, _)) => Entry::Dir(format!("{prefix}{dir}")),
+                None => Entry::File(file.clone(), text),
+            };
+            if entries.last() != Some(&entry) {
+                entries.push(entry);
+            }
+        }
+        if entries.is_empty() && !path.is_empty() {
+            Content::Missing
+        } else {
+            Content::Dir(entries)
+        }
     }
 
     /// Resolves a branch name, a full SHA or an unambiguous SHA prefix (7+ hex digits) to a
@@ -192,6 +264,22 @@ impl Repo {
     }
 }
 
+/// What a path of a repository names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Content<'a> {
+    File(&'a str),
+    /// The entries directly below, in path order.
+    Dir(Vec<Entry<'a>>),
+    Missing,
+}
+
+/// One entry of a directory: a file (its path and text) or a subdirectory (its path).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Entry<'a> {
+    File(String, &'a str),
+    Dir(String),
+}
+
 /// The result of comparing two commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Comparison {
@@ -251,6 +339,46 @@ mod tests {
         );
         check("ccccccc3", "aaaaaaa1", "behind", &[], 2);
         check("bbbbbbb2", "bbbbbbb2", "identical", &[], 0);
+    }
+
+    #[test]
+    fn content_of_files_and_directories() {
+        let mut repo = Repo::new("acme/shop");
+        for path in [
+            ".github/deploywatch.toml",
+            ".github/workflows/ci.yml",
+            "README.md",
+        ] {
+            repo.files
+                .insert(path.to_owned(), format!("text of {path}"));
+        }
+        // A file that sorts between the directory's entries without being one of them.
+        repo.files.insert(".github-x".to_owned(), "x".to_owned());
+        assert_eq!(
+            repo.content("README.md"),
+            Content::File("text of README.md")
+        );
+        assert_eq!(
+            repo.content(".github"),
+            Content::Dir(vec![
+                Entry::File(
+                    ".github/deploywatch.toml".into(),
+                    "text of .github/deploywatch.toml"
+                ),
+                Entry::Dir(".github/workflows".into()),
+            ])
+        );
+        assert_eq!(
+            repo.content(""),
+            Content::Dir(vec![
+                Entry::File(".github-x".into(), "x"),
+                Entry::Dir(".github".into()),
+                Entry::File("README.md".into(), "text of README.md"),
+            ])
+        );
+        assert_eq!(repo.content(".git"), Content::Missing);
+        assert_eq!(repo.content("README.md/x"), Content::Missing);
+        assert_eq!(Repo::new("a/b").content(""), Content::Dir(Vec::new()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The GitHub client: branch heads, workflow runs, deployments and compare, read through
-//! octocrab's raw request API with conditional requests and a rate-limit gate in front (the
-//! writes, in `write.rs`, go through the same gate).
+//! The GitHub client: branch heads, workflow runs, deployments and compare, and for adding a
+//! repository by name its description, environments, recent deployments, workflows and files;
+//! read through octocrab's raw request API with conditional requests and a rate-limit gate in
+//! front (the writes, in `write.rs`, go through the same gate).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -79,6 +80,79 @@ pub struct CommitSummary {
     pub message: String,
     /// The commit's page on GitHub; empty when GitHub gave none.
     pub url: String,
+}
+
+/// A repository as `GET /repos/{o}/{r}` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// `owner/name` as GitHub spells it (which may differ in case from what was asked).
+    pub full_name: String,
+    /// The branch pushes are expected on unless the configuration names another.
+    pub default_branch: String,
+    /// The repository's page on GitHub.
+    pub html_url: String,
+    pub private: bool,
+    /// Archived: read-only, nothing is pushed or deployed any more.
+    pub archived: bool,
+}
+
+/// A deployment environment of a repository (`GET /repos/{o}/{r}/environments`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvironmentInfo {
+    pub name: String,
+    /// The environment's deployments page on GitHub; `None` when GitHub gave none.
+    pub html_url: Option<String>,
+}
+
+/// A recent deployment and its latest status ([`GitHub::recent_deployments`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentInfo {
+    pub id: u64,
+    pub environment: String,
+    /// `None` when GitHub's `sha` is not a git SHA.
+    pub sha: Option<Sha>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The newest of its statuses; `None` when it has none.
+    pub latest_status: Option<DeploymentStatusInfo>,
+}
+
+/// One deployment status. GitHub's empty strings (a URL nobody set) are `None`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentStatusInfo {
+    /// `success`, `failure`, `error`, `inactive`, `in_progress`, `queued` or `pending`.
+    pub state: String,
+    /// Where the deployed environment is reachable, as the deploy tool reported it.
+    pub environment_url: Option<String>,
+    /// The legacy name of `log_url`; GitHub sets both when either is written.
+    pub target_url: Option<String>,
+    /// The deployment's output.
+    pub log_url: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A GitHub Actions workflow of a repository (`GET /repos/{o}/{r}/actions/workflows`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkflowInfo {
+    pub id: u64,
+    /// Its `name:` (`CI`); GitHub uses the file's path when the workflow has none.
+    pub name: String,
+    /// Its file, `.github/workflows/ci.yml`.
+    pub path: String,
+    /// `active`, `disabled_manually`, `disabled_inactivity`, `disabled_fork` …
+    pub state: String,
+}
+
+/// A text file of a repository (`GET /repos/{o}/{r}/contents/{path}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoFile {
+    /// Its path in the repository, as GitHub gives it.
+    pub path: String,
+    /// The git blob SHA of its contents (what `git hash-object` prints), not a commit.
+    pub sha: String,
+    /// The contents, exactly: GitHub's base64 `content` decoded.
+    pub text: String,
+    /// The file's page on GitHub; `None` when GitHub gave none.
+    pub html_url: Option<String>,
 }
 
 /// A client for one GitHub API (api.github.com, an Enterprise server, or a test server).
@@ -443,6 +517,230 @@ impl GitHub {
         Ok(None)
     }
 
+    /// The repository itself (`GET /repos/{o}/{r}`): how GitHub spells its name, its default
+    /// branch, its page, whether it is private or archived. One request.
+    ///
+    /// # Errors
+    /// `NotFound { what: "repository acme/shop" }` when it does not exist (or is private and
+    /// the token cannot see it); otherwise as described on [`GitHubError`].
+    pub async fn repository(&self, repo: &RepoRef) -> Result<RepoInfo, GitHubError> {
+        let url = self.base.repo_url(repo, &[], &[]);
+        match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => {
+                let parsed: wire::Repository = decode(&bytes, "repository")?;
+                Ok(RepoInfo {
+                    full_name: parsed.full_name,
+                    default_branch: parsed.default_branch,
+                    html_url: parsed.html_url,
+                    private: parsed.private,
+                    archived: parsed.archived,
+                })
+            }
+            Answer::NotFound { .. } => Err(GitHubError::NotFound {
+                what: format!("repository {repo}"),
+            }),
+        }
+    }
+
+    /// The deployment environments of the repository
+    /// (`GET /repos/{o}/{r}/environments?per_page=100`), in GitHub's order; the first 100.
+    /// Empty when it has none, and when GitHub answers 404 for a repository that exists
+    /// (where environments are not available to it), which costs a second request to tell
+    /// the two apart.
+    ///
+    /// # Errors
+    /// `NotFound { what: "repository acme/shop" }` when the repository does not exist;
+    /// otherwise as described on [`GitHubError`].
+    pub async fn environments(&self, repo: &RepoRef) -> Result<Vec<EnvironmentInfo>, GitHubError> {
+        let url = self
+            .base
+            .repo_url(repo, &["environments"], &[("per_page", "100")]);
+        let bytes = match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => bytes,
+            Answer::NotFound { .. } => {
+                return if self.repository_missing(repo).await? {
+                    Err(GitHubError::NotFound {
+                        what: format!("repository {repo}"),
+                    })
+                } else {
+                    Ok(Vec::new())
+                };
+            }
+        };
+        let list: wire::EnvironmentList = decode(&bytes, "environments")?;
+        Ok(list
+            .environments
+            .into_iter()
+            .map(|e| EnvironmentInfo {
+                name: e.name,
+                html_url: e.html_url,
+            })
+            .collect())
+    }
+
+    /// The recent deployments of every environment, each with its latest status, newest
+    /// first: the newest 100 deployments of the repository
+    /// (`GET /repos/{o}/{r}/deployments?per_page=100`), of which the newest `per_environment`
+    /// of each environment have their statuses read
+    /// (`GET /repos/{o}/{r}/deployments/{id}/statuses?per_page=100`, the newest status kept).
+    /// Older deployments are left out. Costs 1 request plus one per deployment returned: with
+    /// `per_environment = 1`, 1 + the number of environments deployed to lately. With
+    /// `per_environment = 0` nothing is asked and nothing returned.
+    ///
+    /// A deployment deleted between the two requests is left out.
+    ///
+    /// # Errors
+    /// As described on [`GitHubError`]; `NotFound` names the repository when it is missing.
+    pub async fn recent_deployments(
+        &self,
+        repo: &RepoRef,
+        per_environment: usize,
+    ) -> Result<Vec<DeploymentInfo>, GitHubError> {
+        if per_environment == 0 {
+            return Ok(Vec::new());
+        }
+        let url = self
+            .base
+            .repo_url(repo, &["deployments"], &[("per_page", "100")]);
+        let bytes = match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => bytes,
+            Answer::NotFound { .. } => {
+                return Err(self.not_found(repo, format!("deployments of {repo}")).await);
+            }
+        };
+        let mut deployments: Vec<wire::Deployment> = decode(&bytes, "deployments")?;
+        deployments.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
+        let mut taken: std::collections::HashMap<String, usize> = Default::default();
+        deployments.retain(|d| {
+            let count = taken.entry(d.environment.clone()).or_default();
+            *count += 1;
+            *count <= per_environment
+        });
+        let mut recent = Vec::with_capacity(deployments.len());
+        for deployment in deployments {
+            let id = deployment.id.to_string();
+            let url = self.base.repo_url(
+                repo,
+                &["deployments", &id, "statuses"],
+                &[("per_page", "100")],
+            );
+            let bytes = match self.fetch(&url).await? {
+                Answer::Body { bytes, .. } => bytes,
+                // Deleted between the two requests.
+                Answer::NotFound { .. } => continue,
+            };
+            let statuses: Vec<wire::DeploymentStatus> = decode(&bytes, "deployment statuses")?;
+            let latest_status = statuses
+                .into_iter()
+                .max_by_key(|s| (s.created_at, s.id))
+                .map(|s| DeploymentStatusInfo {
+                    state: s.state,
+                    environment_url: s.environment_url,
+                    target_url: s.target_url,
+                    log_url: s.log_url,
+                    created_at: s.created_at,
+                });
+            recent.push(DeploymentInfo {
+                id: deployment.id,
+                sha: Sha::parse(&deployment.sha),
+                environment: deployment.environment,
+                created_at: deployment.created_at,
+                latest_status,
+            });
+        }
+        Ok(recent)
+    }
+
+    /// The GitHub Actions workflows of the repository
+    /// (`GET /repos/{o}/{r}/actions/workflows?per_page=100`), the first 100, in GitHub's
+    /// order. Empty when it has none. One request.
+    ///
+    /// # Errors
+    /// As described on [`GitHubError`]; `NotFound` names the repository when it is missing.
+    pub async fn workflows(&self, repo: &RepoRef) -> Result<Vec<WorkflowInfo>, GitHubError> {
+        let url = self
+            .base
+            .repo_url(repo, &["actions", "workflows"], &[("per_page", "100")]);
+        let bytes = match self.fetch(&url).await? {
+            Answer::Body { bytes, .. } => bytes,
+            Answer::NotFound { .. } => {
+                return Err(self.not_found(repo, format!("workflows of {repo}")).await);
+            }
+        };
+        let list: wire::WorkflowList = decode(&bytes, "workflows")?;
+        Ok(list
+            .workflows
+            .into_iter()
+            .map(|w| WorkflowInfo {
+                id: w.id,
+                name: w.name,
+                path: w.path,
+                state: w.state,
+            })
+            .collect())
+    }
+
+    /// The text file at `path` (`.github/deploywatch.toml`) of the repository, at `git_ref`
+    /// (a branch, tag or SHA; the default branch when `None`):
+    /// `GET /repos/{o}/{r}/contents/{path}[?ref=…]`, each segment of the path encoded on its
+    /// own. A conditional request like the other reads, so reading an unchanged file again
+    /// costs a `304` GitHub does not count (with a token) and comes back with `fresh: false`.
+    ///
+    /// `Ok(None)` when the repository has no such file (one more request tells that from a
+    /// missing repository), and at once for a path with a `.` or `..` segment, which names
+    /// no file in a git tree. Leading, trailing and doubled slashes are ignored.
+    ///
+    /// # Errors
+    /// `Decode` when the path is a directory, a symlink or a submodule, when the file is
+    /// larger than the 1 MB whose content GitHub's contents API includes, or when its
+    /// content is not UTF-8 text; `NotFound { what: "repository acme/shop" }` when the
+    /// repository does not exist, `NotFound { what: "ref v2 of acme/shop" }` when `git_ref`
+    /// does not; otherwise as described on [`GitHubError`].
+    pub async fn file(
+        &self,
+        repo: &RepoRef,
+        path: &str,
+        git_ref: Option<&str>,
+    ) -> Result<Option<Polled<RepoFile>>, GitHubError> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segments.iter().any(|s| matches!(*s, "." | "..")) {
+            return Ok(None);
+        }
+        let mut rest = vec!["contents"];
+        rest.extend(&segments);
+        let query: Vec<(&str, &str)> = git_ref.map(|r| ("ref", r)).into_iter().collect();
+        let url = self.base.repo_url(repo, &rest, &query);
+        match self.fetch(&url).await? {
+            Answer::Body { bytes, fresh } => {
+                let value = wire::content_file(&bytes).map_err(|why| {
+                    let shown = if segments.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        segments.join("/")
+                    };
+                    GitHubError::Decode(format!("{shown} in {repo}: {why}"))
+                })?;
+                Ok(Some(Polled { value, fresh }))
+            }
+            Answer::NotFound { message } => {
+                if self.repository_missing(repo).await? {
+                    return Err(GitHubError::NotFound {
+                        what: format!("repository {repo}"),
+                    });
+                }
+                match git_ref {
+                    // GitHub: "No commit found for the ref v2".
+                    Some(r) if message.starts_with("No commit found for the ref") => {
+                        Err(GitHubError::NotFound {
+                            what: format!("ref {r} of {repo}"),
+                        })
+                    }
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+
     /// The commits in `head` that `base` lacks (`GET /repos/{o}/{r}/compare/{base}...{head}`),
     /// newest first as in `git log`: what is waiting to go live when `base` is live and `head`
     /// is expected. GitHub lists at most 250 commits; an equal pair costs no request.
@@ -511,14 +809,20 @@ impl GitHub {
     /// A 404 below `/repos/{o}/{r}` does not say whether the repository or the thing asked
     /// for is missing; one look at the repository tells people which to fix.
     async fn not_found(&self, repo: &RepoRef, what: String) -> GitHubError {
-        let url = self.base.repo_url(repo, &[], &[]);
-        match self.fetch(&url).await {
-            Ok(Answer::NotFound { .. }) => GitHubError::NotFound {
+        match self.repository_missing(repo).await {
+            Ok(true) => GitHubError::NotFound {
                 what: format!("repository {repo}"),
             },
             // Present, or the look failed (rate limit): the first answer stands.
-            Ok(Answer::Body { .. }) | Err(_) => GitHubError::NotFound { what },
+            Ok(false) | Err(_) => GitHubError::NotFound { what },
         }
+    }
+
+    /// Whether `GET /repos/{o}/{r}` is a 404: the repository does not exist, or is hidden
+    /// from this client (private, and no token or one that cannot see it).
+    async fn repository_missing(&self, repo: &RepoRef) -> Result<bool, GitHubError> {
+        let url = self.base.repo_url(repo, &[], &[]);
+        Ok(matches!(self.fetch(&url).await?, Answer::NotFound { .. }))
     }
 
     fn gate(&self) -> MutexGuard<'_, RateGate> {

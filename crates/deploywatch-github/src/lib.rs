@@ -1,6 +1,8 @@
 //! Reading GitHub for Deploywatch (SPEC §4): branch heads, workflow runs, deployments and
 //! compare through `octocrab`, against a configurable API base URL (api.github.com, GitHub
-//! Enterprise Server's `https://HOST/api/v3`, or a test server). And the two writes that let
+//! Enterprise Server's `https://HOST/api/v3`, or a test server). For adding a repository by
+//! name: the repository ([`GitHub::repository`]), its environments, recent deployments,
+//! workflows and files ([`GitHub::file`]). And the two writes that let
 //! GitHub show what Deploywatch sees: commit statuses ([`GitHub::create_commit_status`]) and
 //! deployment statuses ([`GitHub::create_deployment_status`]), which need a token.
 //!
@@ -20,7 +22,10 @@ mod token;
 mod wire;
 mod write;
 
-pub use client::{BranchHead, CommitSummary, DeploymentHead, GitHub, Polled};
+pub use client::{
+    BranchHead, CommitSummary, DeploymentHead, DeploymentInfo, DeploymentStatusInfo,
+    EnvironmentInfo, GitHub, Polled, RepoFile, RepoInfo, WorkflowInfo,
+};
 pub use device::{DeviceCodes, device_poll, device_poll_scaled, device_start};
 pub use error::{DeviceFlowError, GitHubError};
 pub use etag::{EtagCache, MemoryEtagCache};

@@ -2,11 +2,12 @@
 //! to the crate's types. Every field is optional or defaulted where GitHub documents it as
 //! nullable, so an odd answer degrades to a missing value rather than a failed poll.
 
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use deploywatch_core::{CiRun, Sha};
 use serde::{Deserialize, Deserializer};
 
-use crate::{BranchHead, CommitSummary};
+use crate::{BranchHead, CommitSummary, RepoFile};
 
 /// A timestamp that is `None` when absent, `null` or not RFC 3339.
 fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -16,6 +17,126 @@ fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }))
+}
+
+/// A string that is `None` when absent, `null` or empty (GitHub's default for a URL nobody set).
+fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.filter(|t| !t.is_empty()))
+}
+
+/// `GET /repos/{o}/{r}`: the fields of a full repository Deploywatch shows.
+#[derive(Deserialize)]
+pub(crate) struct Repository {
+    pub(crate) full_name: String,
+    pub(crate) default_branch: String,
+    pub(crate) html_url: String,
+    pub(crate) private: bool,
+    #[serde(default)]
+    pub(crate) archived: bool,
+}
+
+/// `GET /repos/{o}/{r}/environments`.
+#[derive(Deserialize)]
+pub(crate) struct EnvironmentList {
+    #[serde(default)]
+    pub(crate) environments: Vec<Environment>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Environment {
+    pub(crate) name: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) html_url: Option<String>,
+}
+
+/// `GET /repos/{o}/{r}/actions/workflows`.
+#[derive(Deserialize)]
+pub(crate) struct WorkflowList {
+    #[serde(default)]
+    pub(crate) workflows: Vec<Workflow>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Workflow {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) state: String,
+}
+
+/// One item of `GET /repos/{o}/{r}/contents/{path}` (a file, symlink or submodule; a
+/// directory is an array of entries instead).
+#[derive(Deserialize)]
+struct Content {
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+    sha: String,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    html_url: Option<String>,
+}
+
+/// The file a contents answer holds, its base64 `content` decoded; why not otherwise (a
+/// directory, a symlink or submodule, a file whose content GitHub leaves out, text that is
+/// not base64 or not UTF-8).
+pub(crate) fn content_file(body: &[u8]) -> Result<RepoFile, String> {
+    if body.trim_ascii_start().starts_with(b"[") {
+        return Err("it is a directory, not a file".to_owned());
+    }
+    let item: Content = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if item.kind != "file" {
+        let kind = if item.kind == "dir" {
+            "directory"
+        } else {
+            item.kind.as_str()
+        };
+        return Err(format!("it is a {kind}, not a file"));
+    }
+    let too_large = || {
+        let size = item
+            .size
+            .map(|s| format!(" ({s} bytes)"))
+            .unwrap_or_default();
+        format!(
+            "GitHub sent no content{size}: its contents API includes the content of files up \
+             to 1 MB only"
+        )
+    };
+    let encoded = match (item.encoding.as_deref(), item.content.as_deref()) {
+        (Some("base64"), Some(content)) => content,
+        (Some("none") | None, _) | (Some("base64"), None) => return Err(too_large()),
+        (Some(other), _) => return Err(format!("unknown content encoding {other:?}")),
+    };
+    // GitHub wraps the base64 text with newlines.
+    let compact: Vec<u8> = encoded
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if compact.is_empty() && item.size.is_some_and(|s| s > 0) {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .map_err(|e| format!("its content is not base64: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "it is not UTF-8 text (byte {} is not)",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(RepoFile {
+        path: item.path,
+        sha: item.sha,
+        text,
+        html_url: item.html_url,
+    })
 }
 
 #[derive(Deserialize)]
@@ -186,6 +307,8 @@ impl Run {
 pub(crate) struct Deployment {
     pub(crate) id: u64,
     pub(crate) sha: String,
+    #[serde(default)]
+    pub(crate) environment: String,
     #[serde(default, deserialize_with = "lenient_time")]
     pub(crate) created_at: Option<DateTime<Utc>>,
 }
@@ -194,6 +317,12 @@ pub(crate) struct Deployment {
 pub(crate) struct DeploymentStatus {
     pub(crate) id: u64,
     pub(crate) state: String,
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) environment_url: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) target_url: Option<String>,
+    #[serde(default, deserialize_with = "non_empty")]
+    pub(crate) log_url: Option<String>,
     #[serde(default, deserialize_with = "lenient_time")]
     pub(crate) created_at: Option<DateTime<Utc>>,
 }
@@ -375,6 +504,69 @@ mod tests {
             ("One line", Some("Monalisa"), ""),
         );
         check(&format!(r#"{{"sha": "{SHA}"}}"#), ("", None, ""));
+    }
+
+    #[test]
+    fn content_files_decode_or_say_why_not() {
+        let item = |fields: &str| {
+            format!(
+                r#"{{"type": "file", "path": "a/b.toml", "sha": "3d21ec5", "html_url": "",
+                    {fields}}}"#
+            )
+        };
+        let file =
+            content_file(item(r#""encoding": "base64", "content": "aGVs\nbG8K\n""#).as_bytes())
+                .expect("a file");
+        assert_eq!(
+            (
+                file.path.as_str(),
+                file.sha.as_str(),
+                file.text.as_str(),
+                file.html_url
+            ),
+            ("a/b.toml", "3d21ec5", "hello\n", None)
+        );
+        let empty =
+            content_file(item(r#""size": 0, "encoding": "base64", "content": """#).as_bytes())
+                .expect("an empty file");
+        assert_eq!(empty.text, "");
+
+        let refused = |body: &str, want: &str| {
+            let err = content_file(body.as_bytes()).expect_err(body);
+            assert!(err.contains(want), "{body}: {err}");
+        };
+        refused(r#"[{"type": "file"}]"#, "is a directory");
+        refused(
+            r#"{"type": "symlink", "path": "l", "sha": "1", "target": "x"}"#,
+            "is a symlink",
+        );
+        refused(
+            r#"{"type": "dir", "path": "d", "sha": "1"}"#,
+            "is a directory",
+        );
+        refused(
+            &item(r#""size": 2000000, "encoding": "none", "content": """#),
+            "up to 1 MB",
+        );
+        refused(&item(r#""size": 2000000"#), "up to 1 MB");
+        refused(
+            &item(r#""size": 5, "encoding": "base64", "content": """#),
+            "up to 1 MB",
+        );
+        refused(
+            &item(r#""encoding": "utf-8", "content": "x""#),
+            "unknown content encoding",
+        );
+        refused(
+            &item(r#""encoding": "base64", "content": "not base64!""#),
+            "not base64",
+        );
+        // 0xff is never UTF-8.
+        refused(
+            &item(r#""encoding": "base64", "content": "aGn/""#),
+            "not UTF-8",
+        );
+        refused(r#"{"message": "x"}"#, "missing field");
     }
 
     #[test]

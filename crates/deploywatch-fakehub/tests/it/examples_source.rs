@@ -49,10 +49,28 @@ fn every_operation_in_source_has_its_file_and_files_are_sorted_and_pretty() {
         "rate-limit/get",
         "repos/create-commit-status",
         "repos/create-deployment-status",
+        "repos/get",
+        "repos/get-all-environments",
+        "actions/list-repo-workflows",
+        "repos/get-content",
+        "repos/get-content-directory",
     ];
     for id in needed {
         assert!(operations.contains_key(id), "{id} is extracted");
     }
+    // The operation's examples are a file, a directory, a symlink and a submodule: each key
+    // holds the one it was extracted for.
+    assert_eq!(
+        operations["repos/get-content"]["example"],
+        "#/components/examples/content-file-response-if-content-is-a-file"
+    );
+    let directory = &operations["repos/get-content-directory"];
+    assert_eq!(
+        directory["example"],
+        "#/components/examples/content-file-response-if-content-is-a-directory"
+    );
+    assert_eq!(directory["operation_id"], "repos/get-content");
+    assert_eq!(directory["path"], operations["repos/get-content"]["path"]);
     for (id, op) in operations {
         assert!(
             op["example"]

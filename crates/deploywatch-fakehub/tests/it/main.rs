@@ -2,6 +2,7 @@
 
 mod conditional;
 mod device_flow;
+mod discovery;
 mod examples_source;
 mod limits;
 mod octocrab_models;

@@ -171,3 +171,73 @@ async fn octocrab_parses_the_answers_to_both_writes() {
     );
     assert_eq!(hub.deployment_statuses("acme/shop", deployment_id).len(), 3);
 }
+
+#[tokio::test]
+async fn octocrab_parses_what_adding_a_repository_reads() {
+    let (hub, _, _) = fleet().await;
+    hub.set_environments("acme/shop", &["production", "staging"]);
+    hub.add_workflow("acme/shop", "Deploy", ".github/workflows/deploy.yml");
+    let team = "[github]\n# für das Team ✓\n".repeat(4);
+    hub.set_file("acme/shop", ".github/deploywatch.toml", Some(&team));
+    for base in [hub.api_url(), format!("{}/api/v3/", hub.api_url())] {
+        let crab = crab(base.clone());
+        let repo = crab.repos("acme", "shop");
+
+        let info = repo
+            .get()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: repository: {e:?}"));
+        assert_eq!(info.full_name.as_deref(), Some("acme/shop"));
+        assert_eq!(info.default_branch.as_deref(), Some("main"));
+
+        let environments = repo
+            .environments()
+            .list()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: environments: {e:?}"));
+        let names: Vec<&str> = environments
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(names, ["production", "staging"]);
+
+        let workflows = crab
+            .workflows("acme", "shop")
+            .list()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: workflows: {e:?}"));
+        let files: Vec<&str> = workflows.items.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            files,
+            [".github/workflows/ci.yml", ".github/workflows/deploy.yml"]
+        );
+
+        let mut content = repo
+            .get_content()
+            .path(".github/deploywatch.toml")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: content: {e:?}"));
+        let items = content.take_items();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].decoded_content().as_deref(), Some(team.as_str()));
+
+        let mut dir = repo
+            .get_content()
+            .path(".github")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{base}: directory: {e:?}"));
+        let entries = dir.take_items();
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| e.r#type.as_str())
+                .collect::<Vec<_>>(),
+            ["file"]
+        );
+    }
+}

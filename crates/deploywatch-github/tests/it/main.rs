@@ -2,6 +2,7 @@
 //! loopback: real HTTP, GitHub's example bodies, ETags and rate-limit headers.
 
 mod device;
+mod discover;
 mod limits;
 mod reads;
 mod writes;
