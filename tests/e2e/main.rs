@@ -11,6 +11,7 @@ mod infra;
 mod reports;
 
 mod actions;
+mod add;
 mod auth;
 mod budget;
 mod calm;

@@ -4,6 +4,7 @@
 //! ready / signed out, 2 usage or configuration error.
 
 mod actions;
+mod add;
 mod auth;
 mod demo;
 mod dto;
@@ -110,6 +111,20 @@ enum Command {
         /// Only deploys first recorded within this long (e.g. 7d, 90d)
         #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "30d")]
         since: Duration,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set up a project by naming its repository: its environments from GitHub, where each exposes its build
+    Add {
+        /// The repository, OWNER/NAME
+        #[arg(value_name = "OWNER/REPO")]
+        repo: String,
+        /// The project's name in the config [default: the repository's name]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Write the environments found to the config file (without it, nothing is written)
+        #[arg(long, short = 'y')]
+        yes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -262,6 +277,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             since,
             json,
         } => lag::run(&paths, project, environment, since, json),
+        Command::Add {
+            repo,
+            name,
+            yes,
+            json,
+        } => add::run(&paths, &repo, name, yes, json).await,
         Command::Actions {
             project,
             environment,

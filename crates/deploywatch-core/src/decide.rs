@@ -974,7 +974,8 @@ fn describe_http(h: &HttpEvidence) -> String {
     }
 }
 
-fn describe_failure(f: &TransportFailure) -> String {
+/// Why a request got no answer, for people: "no answer within 10 s", "cannot connect: …".
+pub fn describe_failure(f: &TransportFailure) -> String {
     match f {
         TransportFailure::Timeout { after_ms } => format!(
             "no answer within {}",

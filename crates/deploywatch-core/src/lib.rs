@@ -13,7 +13,7 @@ mod report;
 mod sha;
 
 pub use backoff::Backoff;
-pub use decide::{CiState, decide, human as human_duration};
+pub use decide::{CiState, decide, describe_failure, human as human_duration};
 pub use incident::{IncidentEvent, IncidentState};
 pub use observe::{
     AssetKind, AssetProbe, BuildInfoProbe, CacheSignals, CiRun, Confidence, Expected,

@@ -10,6 +10,7 @@ mod budget;
 mod calm;
 mod check;
 mod conditions;
+pub mod discover;
 mod disk;
 mod limit;
 mod notify;
