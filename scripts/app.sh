@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The desktop app: install what building and testing it needs, build it, run it, test it.
-# Source it for the functions (scripts/test.sh does), or run it: `bash scripts/app.sh build|run|test|deps|footprint|bundle`.
+# Source it for the functions (scripts/test.sh does), or run it: `bash scripts/app.sh build|run|test|deps|footprint|dashboard-bench|bundle`.
 #
 #   app_deps   apt packages (build + GUI tests), the wasm target, pinned tools in $DW_TOOLS
 #   app_build  the UI (ui/build.sh), then the app, release, serving the embedded UI
@@ -8,6 +8,7 @@
 #              Xvfb when there is no display); never an old binary after a `git pull`
 #   gui_test   the app's tests including the real window (WebDriver) and notifications (D-Bus)
 #   app_footprint  memory and idle CPU, window open and closed (the footprint bench)
+#   app_dashboard_bench  the dashboard's render time over 300 environments (the dashboard bench)
 #   app_bundle an installable .deb (tauri-cli, pinned)
 #
 # Every step is idempotent: a second run installs nothing and rebuilds only what changed.
@@ -123,6 +124,15 @@ app_footprint() {
   (cd "$_app_here" && dbus-run-session --config-file="$_app_here/scripts/dbus-test-session.conf" -- cargo bench --locked --profile dev -p deploywatch-app --features custom-protocol --bench footprint)
 }
 
+# The dashboard's render and filter times over a large fleet, in the real window driven by
+# WebDriver (BENCHMARKS.md); DEPLOYWATCH_DASHBOARD_ENVS (default 300) and _RUNS (default 10).
+app_dashboard_bench() {
+  app_build
+  _app_display
+  export DEPLOYWATCH_APP_BIN="$CARGO_TARGET_DIR/release/deploywatch-app"
+  (cd "$_app_here" && dbus-run-session --config-file="$_app_here/scripts/dbus-test-session.conf" -- cargo bench --locked --profile dev -p deploywatch-app --features custom-protocol --bench dashboard)
+}
+
 # The app's tests: commands on the mock runtime always; with DEPLOYWATCH_GUI_TESTS=1 (set
 # here) also the real window (tauri-driver + WebKitWebDriver under Xvfb), the tray, the
 # notifications and the keyring, on a private D-Bus session bus without service activation
@@ -144,7 +154,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     run) shift; app_run "$@" ;;
     test) gui_test ;;
     footprint) app_footprint ;;
+    dashboard-bench) app_dashboard_bench ;;
     bundle) app_bundle ;;
-    *) echo "usage: bash scripts/app.sh [deps|build|run|test|footprint|bundle]" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/app.sh [deps|build|run|test|footprint|dashboard-bench|bundle]" >&2; exit 2 ;;
   esac
 fi

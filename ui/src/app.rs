@@ -81,6 +81,10 @@ pub struct AppState {
     pub revision: RwSignal<u64>,
     /// The clock that relative times are shown against, ticking every few seconds.
     pub now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    /// The dashboard's folded projects and search text: kept while the page lives, so a
+    /// report opened and closed finds the dashboard as it was left.
+    pub folded: RwSignal<std::collections::BTreeSet<String>>,
+    pub search: RwSignal<String>,
 }
 
 impl AppState {
@@ -121,6 +125,8 @@ pub fn App() -> impl IntoView {
         dashboard: RwSignal::new(None),
         revision: RwSignal::new(0),
         now: RwSignal::new(bridge::now()),
+        folded: RwSignal::new(Default::default()),
+        search: RwSignal::new(String::new()),
     };
     provide_context(state);
     state.reload_dashboard();

@@ -51,6 +51,16 @@ pub fn relative(at: &str, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A moment that has passed (a check's time), relative to `now`: as [`relative`], but a time
+/// a little ahead of the page's clock — which ticks every [`CLOCK_TICK`], so it is up to that
+/// much behind — is `just now`, never `in under a minute`.
+pub fn ago(at: &str, now: DateTime<Utc>) -> String {
+    match parse_time(at) {
+        Some(t) if t > now => "just now".into(),
+        _ => relative(at, now),
+    }
+}
+
 /// How often the page's clock ticks: relative times are shown to the minute, so a tick
 /// twice a minute keeps them at most half a minute late, and an open window idle.
 pub const CLOCK_TICK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -123,6 +133,16 @@ mod tests {
         check("2026-11-21T10:00:40Z", "in under a minute");
         check("2026-11-21T10:01:00Z", "in 1 min");
         check("2026-11-21T11:00:00+01:00", "just now");
+        check("not a time", "not a time");
+    }
+
+    #[test]
+    fn a_past_moment_ahead_of_the_clock_is_just_now() {
+        let check = |at, expected: &str| assert_eq!(ago(at, now()), expected, "{at}");
+        check("2026-11-21T10:00:25Z", "just now");
+        check("2026-11-21T10:00:59Z", "just now");
+        check("2026-11-21T09:59:30Z", "just now");
+        check("2026-11-21T09:46:00Z", "14 min ago");
         check("not a time", "not a time");
     }
 

@@ -1,7 +1,7 @@
 //! Deploywatch's desktop UI: a Leptos (CSR) app compiled to wasm and shown by the Tauri app.
 //!
 //! [`bridge`] owns every call into Tauri; the views (`app`, `dashboard`, `report`, `history`,
-//! `settings`) render what it returns; `format`, `verdict`, `filter` and `lag_chart` are pure
+//! `settings`) render what it returns; `format`, `verdict`, `glance`, `filter` and `lag_chart` are pure
 //! functions with native tests. Values from the network are always rendered as text nodes.
 
 pub mod app;
@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod dashboard;
 pub mod filter;
 pub mod format;
+pub mod glance;
 pub mod history;
 pub mod lag_chart;
 pub mod report;

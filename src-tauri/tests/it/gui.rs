@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use crate::big_fleet;
 use crate::desktop;
 use crate::harness::Scenario;
 
@@ -201,10 +202,11 @@ async fn run(s: Scenario) {
         Some(s.new.as_str())
     );
     find(&c, "[data-testid=env-row][data-environment=staging] [data-testid=verdict][data-verdict=env_mismatch]").await;
-    screenshot(&c, "dashboard.png").await;
+    // (docs/dashboard.png is the demo fleet's: the_demo_fleet_fits_the_default_window_….)
 
     // Report: the hint.
-    click(&c, &format!("{prod} [data-testid=open-report]")).await;
+    // A click on the row (here on its name) opens its report.
+    click(&c, &format!("{prod} .c-env")).await;
     let hint = find(&c, "[data-testid=report-hint]").await;
     let hint_text = hint.text().await.expect("hint");
     assert!(hint_text.contains(&s.old[..7]), "hint: {hint_text}");
@@ -213,11 +215,7 @@ async fn run(s: Scenario) {
 
     // A hostile build-info value is text: shown literally, never an element, never run.
     click(&c, "[data-testid=nav-dashboard]").await;
-    click(
-        &c,
-        "[data-testid=env-row][data-environment=staging] [data-testid=open-report]",
-    )
-    .await;
+    click(&c, "[data-testid=env-row][data-environment=staging] .c-env").await;
     let start = Instant::now();
     let page = loop {
         let page = find(&c, "[data-testid=report]")
@@ -701,4 +699,675 @@ async fn wait_icon(tray: &desktop::TrayHost, state: &str) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// tauri-driver (which launches the app) over `config` with everything else in `dir`, and a
+/// WebDriver session on it; the app's log goes to `log` in the temporary directory.
+async fn launch(dir: &Path, config: &Path, log: &str) -> (Proc, Client) {
+    let driver = Proc::spawn(
+        Command::new("tauri-driver")
+            .args(["--port", "4444", "--native-port", "4445"])
+            .env("DEPLOYWATCH_CONFIG", config)
+            .env("DEPLOYWATCH_DB", dir.join("deploywatch.db"))
+            .env("DEPLOYWATCH_SOCKET", dir.join("run/resident.sock"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+            .env_remove("GITHUB_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(std::env::temp_dir().join(log)).expect("app log")),
+        "tauri-driver on PATH (scripts/app.sh installs it)",
+    );
+    wait_port(4444).await;
+    (driver, session().await)
+}
+
+/// The dashboard as the page shows it, read in one script (so between two renders, never
+/// half of one): the groups in page order with their rows, the header, the window.
+#[derive(Debug, serde::Deserialize)]
+struct Shown {
+    overall: String,
+    groups: Vec<ShownGroup>,
+    inner_width: f64,
+    inner_height: f64,
+    scroll_height: f64,
+    filter_count: Option<String>,
+    /// `project/environment` of the focused row, `search` for the search box.
+    active: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ShownGroup {
+    project: String,
+    hidden: bool,
+    summary: String,
+    expanded: String,
+    rows: Vec<ShownRow>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ShownRow {
+    project: String,
+    environment: String,
+    verdict: String,
+    standing: String,
+    hidden: bool,
+    top: f64,
+    bottom: f64,
+    hint: String,
+    hint_title: String,
+    hint_clipped: bool,
+    hint_white_space: String,
+}
+
+impl Shown {
+    fn rows(&self) -> impl Iterator<Item = &ShownRow> {
+        self.groups.iter().flat_map(|g| g.rows.iter())
+    }
+
+    /// The rows a person sees (not filtered out, not folded), in page order.
+    fn visible(&self) -> Vec<&ShownRow> {
+        self.groups
+            .iter()
+            .filter(|g| !g.hidden)
+            .flat_map(|g| g.rows.iter())
+            .filter(|r| !r.hidden)
+            .collect()
+    }
+
+    fn group(&self, project: &str) -> &ShownGroup {
+        self.groups
+            .iter()
+            .find(|g| g.project == project)
+            .unwrap_or_else(|| panic!("no group {project}: {self:?}"))
+    }
+}
+
+const SHOWN_JS: &str = r#"
+const rect = e => e.getBoundingClientRect();
+const groups = [...document.querySelectorAll('[data-testid=project-group]')].map(g => ({
+  project: g.dataset.project,
+  hidden: g.hidden,
+  summary: g.querySelector('[data-testid=group-summary]').textContent,
+  expanded: g.querySelector('[data-testid=group-toggle]').getAttribute('aria-expanded'),
+  rows: [...g.querySelectorAll('[data-testid=env-row]')].map(r => {
+    const hint = r.querySelector('[data-testid=hint]');
+    return {
+      project: r.dataset.project,
+      environment: r.dataset.environment,
+      verdict: r.querySelector('[data-testid=verdict]').dataset.verdict,
+      standing: r.dataset.standing,
+      hidden: r.hidden,
+      top: rect(r).top,
+      bottom: rect(r).bottom,
+      hint: hint.textContent,
+      hint_title: hint.getAttribute('title') || '',
+      hint_clipped: hint.scrollWidth > hint.clientWidth,
+      hint_white_space: getComputedStyle(hint).whiteSpace,
+    };
+  }),
+}));
+const a = document.activeElement;
+const count = document.querySelector('[data-testid=filter-count]');
+return {
+  overall: document.querySelector('[data-testid=overall]').textContent,
+  groups,
+  inner_width: window.innerWidth,
+  inner_height: window.innerHeight,
+  scroll_height: document.scrollingElement.scrollHeight,
+  filter_count: count ? count.textContent : null,
+  active: a && a.dataset && a.dataset.testid === 'env-row'
+    ? a.dataset.project + '/' + a.dataset.environment
+    : (a && a.dataset ? a.dataset.testid || null : null),
+};
+"#;
+
+async fn shown(c: &Client) -> Shown {
+    let v = c
+        .execute(SHOWN_JS, vec![])
+        .await
+        .expect("read the dashboard");
+    serde_json::from_value(v).expect("the dashboard as read")
+}
+
+/// Reads the dashboard until `done` holds, or fails with the last reading after `within`.
+async fn shown_until(
+    c: &Client,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Shown) -> bool,
+) -> Shown {
+    let start = Instant::now();
+    loop {
+        if c.find(Locator::Css("[data-testid=overall]")).await.is_ok() {
+            let s = shown(c).await;
+            if done(&s) {
+                return s;
+            }
+            if start.elapsed() > within {
+                panic!("{what}: not after {within:?}; the dashboard shows {s:#?}");
+            }
+        } else if start.elapsed() > within {
+            panic!("{what}: no dashboard after {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The standing of a verdict by the SPEC's rule (every verdict but live and deploying is an
+/// alert), as a rank: the order the dashboard must show.
+fn rank(verdict: &str) -> u8 {
+    match verdict {
+        "" => 3,
+        "live" => 2,
+        "deploying" => 1,
+        _ => 0,
+    }
+}
+
+/// The counts in words, most urgent first: "2 need attention · 1 deploying · 8 live".
+fn words<'a>(verdicts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut n = [0usize; 4];
+    for v in verdicts {
+        n[rank(v) as usize] += 1;
+    }
+    let mut parts = Vec::new();
+    match n[0] {
+        0 => {}
+        1 => parts.push("1 needs attention".to_string()),
+        k => parts.push(format!("{k} need attention")),
+    }
+    for (k, word) in [
+        (n[1], "deploying"),
+        (n[2], "live"),
+        (n[3], "not checked yet"),
+    ] {
+        if k > 0 {
+            parts.push(format!("{k} {word}"));
+        }
+    }
+    parts.join(" · ")
+}
+
+/// What the dashboard must hold whatever the fleet: every environment once, grouped by
+/// project; groups in order of their most urgent environment, rows by urgency, ties in
+/// config order (`config`: (project, environment) as configured); each group's line and the
+/// header say the counts in words; each row's standing is its verdict's.
+fn assert_grouped_and_ordered(s: &Shown, config: &[(String, String)]) {
+    let place = |r: &ShownRow| {
+        config
+            .iter()
+            .position(|(p, e)| *p == r.project && *e == r.environment)
+            .unwrap_or_else(|| panic!("{}/{} is not configured", r.project, r.environment))
+    };
+    let mut seen: Vec<usize> = s.rows().map(place).collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..config.len()).collect::<Vec<_>>(),
+        "every environment once"
+    );
+    let mut last_group: Option<(u8, usize)> = None;
+    for g in &s.groups {
+        assert!(!g.rows.is_empty(), "an empty group: {g:?}");
+        let mut last_row: Option<(u8, usize)> = None;
+        for r in &g.rows {
+            assert_eq!(r.project, g.project, "{r:?} in group {}", g.project);
+            let want = ["attention", "deploying", "live", "unchecked"][rank(&r.verdict) as usize];
+            assert_eq!(r.standing, want, "{r:?}");
+            let key = (rank(&r.verdict), place(r));
+            assert!(
+                last_row.is_none_or(|l| l < key),
+                "{}/{} ({}) is out of order in its group: {:?}",
+                r.project,
+                r.environment,
+                r.verdict,
+                g.rows
+                    .iter()
+                    .map(|r| (&r.environment, &r.verdict))
+                    .collect::<Vec<_>>()
+            );
+            last_row = Some(key);
+        }
+        let worst = g.rows.iter().map(|r| rank(&r.verdict)).min().expect("rows");
+        let key = (worst, place(&g.rows[0]));
+        assert!(
+            last_group.is_none_or(|l| l < key),
+            "group {} is out of order: {:?}",
+            g.project,
+            s.groups.iter().map(|g| &g.summary).collect::<Vec<_>>()
+        );
+        last_group = Some(key);
+        assert_eq!(
+            g.summary,
+            format!(
+                "{} — {}",
+                g.project,
+                words(g.rows.iter().map(|r| r.verdict.as_str()))
+            )
+        );
+    }
+    assert_eq!(s.overall, words(s.rows().map(|r| r.verdict.as_str())));
+}
+
+/// Presses and releases one key, on whatever has the focus.
+async fn press(c: &Client, key: impl Into<char>) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let value = key.into();
+    c.perform_actions(
+        KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value }),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("pressing {value:?}: {e}"));
+}
+
+/// Types `text` into whatever has the focus.
+async fn type_text(c: &Client, text: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut keys = KeyActions::new("keyboard".into());
+    for value in text.chars() {
+        keys = keys
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+    }
+    c.perform_actions(keys).await.expect("typing");
+}
+
+/// The title of the report page shown, once there is one.
+async fn report_title(c: &Client) -> String {
+    find(c, "[data-testid=report] #report-title")
+        .await
+        .text()
+        .await
+        .expect("title")
+}
+
+#[test]
+fn the_demo_fleet_fits_the_default_window_alerts_first_grouped_by_project() {
+    if !enabled("the dashboard over the demo fleet in the real window (WebDriver)") {
+        return;
+    }
+    tauri::async_runtime::block_on(demo_dashboard());
+}
+
+async fn demo_dashboard() {
+    // The demo's environments as its config lists them (the dashboard's config order).
+    let config: Vec<(String, String)> = {
+        let fleet = deploywatch_fleet::Fleet::start_demo()
+            .await
+            .expect("a demo fleet");
+        fleet
+            .scenarios()
+            .iter()
+            .map(|s| (s.project.to_string(), s.environment.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        config.len(),
+        11,
+        "the demo fleet's size changed: {config:?}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No config file: the first run, which offers the demo.
+    let (_driver, c) = launch(
+        dir.path(),
+        &dir.path().join("config.toml"),
+        "deploywatch-gui-demo.log",
+    )
+    .await;
+    click(&c, "[data-testid=try-demo]").await;
+    // The script's deploys land about 25 s in; its alerts follow within a minute.
+    let alerts = |s: &Shown| s.rows().filter(|r| rank(&r.verdict) == 0).count();
+    let s = shown_until(&c, Duration::from_secs(120), "most demo alerts", |s| {
+        s.rows().count() == 11 && alerts(s) >= 6
+    })
+    .await;
+    // For the picture, the demo at its worst if it gets there within half a minute (all of
+    // its alerts but the last ones to appear); the checks below hold either way.
+    let start = Instant::now();
+    let mut s = s;
+    while alerts(&s) < 8 && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s = shown(&c).await;
+    }
+    screenshot(&c, "dashboard.png").await;
+    let s = shown(&c).await;
+
+    // The default window, and all of the fleet in it without scrolling.
+    assert_eq!(
+        (s.inner_width, s.inner_height),
+        (1100.0, 760.0),
+        "not the default window size (tauri.conf.json)"
+    );
+    assert!(
+        s.scroll_height <= s.inner_height,
+        "the page scrolls: {} px of content in a {} px window",
+        s.scroll_height,
+        s.inner_height
+    );
+    for r in s.rows() {
+        assert!(
+            !r.hidden && r.bottom <= s.inner_height,
+            "{}/{} is below the window (bottom {} px of {})",
+            r.project,
+            r.environment,
+            r.bottom,
+            s.inner_height
+        );
+        assert!(
+            r.bottom - r.top <= 36.0,
+            "{}/{} takes more than one line: {} px",
+            r.project,
+            r.environment,
+            r.bottom - r.top
+        );
+    }
+    // Alerts first, then deploying, then live; grouped by project, the lines in words.
+    assert_grouped_and_ordered(&s, &config);
+    assert_eq!(s.groups.len(), 9, "{s:#?}");
+    assert_eq!(
+        rank(&s.groups[0].rows[0].verdict),
+        0,
+        "an alert comes first"
+    );
+
+    // Each hint is one line cut with an ellipsis; the tooltip has all of it; so does the
+    // report.
+    for r in s.rows().filter(|r| !r.hint.is_empty()) {
+        assert_eq!(r.hint, r.hint_title, "the tooltip is the whole hint: {r:?}");
+        assert_eq!(r.hint_white_space, "nowrap", "{r:?}");
+    }
+    // A cut one whose verdict the demo keeps to its end and whose hint names no time, so the
+    // report read next says the same.
+    let long = ["unverifiable", "ci_missing", "image_missing"]
+        .iter()
+        .find_map(|v| s.rows().find(|r| r.hint_clipped && r.verdict == *v))
+        .unwrap_or_else(|| panic!("no hint too long for its line, cut: {s:#?}"));
+    let (project, environment, hint) = (
+        long.project.clone(),
+        long.environment.clone(),
+        long.hint_title.clone(),
+    );
+    // With the focus, the row shows its whole hint.
+    let css =
+        format!("[data-testid=env-row][data-project={project}][data-environment={environment}]");
+    c.execute(&format!("document.querySelector('{css}').focus()"), vec![])
+        .await
+        .expect("focus");
+    let ws = c
+        .execute(
+            &format!("return getComputedStyle(document.querySelector('{css} [data-testid=hint]')).whiteSpace"),
+            vec![],
+        )
+        .await
+        .expect("style");
+    assert_eq!(ws, "pre-wrap", "the focused row shows its whole hint");
+    click(&c, &format!("{css} [data-testid=hint]")).await;
+    assert_eq!(report_title(&c).await, format!("{project} / {environment}"));
+    let report_hint = find(&c, "[data-testid=report-hint] p")
+        .await
+        .text()
+        .await
+        .expect("hint");
+    let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        flat(&report_hint),
+        flat(&hint),
+        "the report has the whole hint"
+    );
+
+    // A project folds to its line and unfolds; folded it stays so while the page lives.
+    click(&c, "[data-testid=nav-dashboard]").await;
+    let toggle = "[data-testid=project-group][data-project=shop] [data-testid=group-toggle]";
+    click(&c, toggle).await;
+    let folded = |s: &Shown| {
+        let g = s.group("shop");
+        g.expanded == "false" && g.rows.iter().all(|r| r.hidden) && !g.hidden
+    };
+    let s = shown_until(&c, Duration::from_secs(5), "shop folded", folded).await;
+    assert!(s.group("shop").summary.starts_with("shop — "), "{s:#?}");
+    click(&c, "[data-testid=env-row][data-project=web] .c-env").await;
+    report_title(&c).await;
+    click(&c, "[data-testid=nav-dashboard]").await;
+    shown_until(&c, Duration::from_secs(5), "shop still folded", folded).await;
+    // The fold is a button: the keyboard unfolds it too.
+    find(&c, toggle)
+        .await
+        .send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .expect("Enter");
+    shown_until(&c, Duration::from_secs(5), "shop unfolded", |s| {
+        let g = s.group("shop");
+        g.expanded == "true" && g.rows.iter().all(|r| !r.hidden)
+    })
+    .await;
+    let _ = c.close().await;
+}
+
+#[test]
+fn a_fleet_of_300_is_ordered_searched_folded_and_walked_by_keyboard() {
+    if !enabled("the dashboard over 300 environments in the real window (WebDriver)") {
+        return;
+    }
+    tauri::async_runtime::block_on(big_dashboard(300));
+}
+
+async fn big_dashboard(n: usize) {
+    use fantoccini::key::Key;
+    let fleet = big_fleet::BigFleet::start(n).await;
+    let places = big_fleet::places(n);
+    let config_order: Vec<(String, String)> = places
+        .iter()
+        .map(|(p, e, _)| (p.clone(), e.clone()))
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, &fleet.config).expect("config");
+    let (_driver, c) = launch(dir.path(), &config, "deploywatch-gui-300.log").await;
+
+    // Every environment shows the verdict its place plans.
+    let planned = |s: &Shown| {
+        s.rows().count() == n
+            && s.rows().all(|r| {
+                places
+                    .iter()
+                    .any(|(p, e, v)| *p == r.project && *e == r.environment && *v == r.verdict)
+            })
+    };
+    let s = shown_until(
+        &c,
+        Duration::from_secs(120),
+        "the planned verdicts",
+        planned,
+    )
+    .await;
+    screenshot(&c, "dashboard-300.png").await;
+    assert_grouped_and_ordered(&s, &config_order);
+    let projects: Vec<&str> = s.groups.iter().map(|g| g.project.as_str()).collect();
+    // Projects with alerts (config order), then those only deploying, then the all-live.
+    let mut want: Vec<String> = (0..n / big_fleet::PER_PROJECT)
+        .filter(|k| k % 4 != 3 && k % 6 != 5)
+        .chain((0..n / big_fleet::PER_PROJECT).filter(|k| k % 4 == 3 && k % 6 != 5))
+        .chain((0..n / big_fleet::PER_PROJECT).filter(|k| k % 6 == 5))
+        .map(big_fleet::project)
+        .collect();
+    assert_eq!(
+        projects,
+        want.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let count = |v: &str| places.iter().filter(|p| p.2 == v).count();
+    assert_eq!(
+        s.overall,
+        format!(
+            "{} need attention · {} deploying · {} live",
+            count("phantom") + count("down"),
+            count("deploying"),
+            count("live")
+        )
+    );
+    want.clear();
+
+    // `/` goes to the search box (from the page, nothing focused).
+    c.execute(
+        "document.activeElement && document.activeElement.blur()",
+        vec![],
+    )
+    .await
+    .expect("blur");
+    press(&c, '/').await;
+    let s = shown(&c).await;
+    assert_eq!(
+        s.active.as_deref(),
+        Some("search"),
+        "`/` focuses the search box"
+    );
+    // Names, in any order of words; a `/` typed in the box is text, not a jump.
+    type_text(&c, "env-1 proj-03/").await;
+    let only = |s: &Shown, want: &[(String, String)]| {
+        let got: Vec<(String, String)> = s
+            .visible()
+            .iter()
+            .map(|r| (r.project.clone(), r.environment.clone()))
+            .collect();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let mut want = want.to_vec();
+        want.sort();
+        got_sorted == want
+    };
+    let proj03: Vec<(String, String)> = (10..15)
+        .map(|j| ("proj-03".to_string(), big_fleet::environment(j)))
+        .collect();
+    let s = shown_until(&c, Duration::from_secs(5), "proj-03's env-1x only", |s| {
+        only(s, &proj03)
+    })
+    .await;
+    assert_eq!(s.active.as_deref(), Some("search"));
+    assert_eq!(
+        s.filter_count.as_deref(),
+        Some(format!("5 of {n} shown").as_str())
+    );
+    assert_eq!(
+        s.groups.iter().filter(|g| !g.hidden).count(),
+        1,
+        "only proj-03's group is shown"
+    );
+    // Escape shows everything again.
+    press(&c, Key::Escape).await;
+    shown_until(&c, Duration::from_secs(5), "all again", |s| {
+        s.visible().len() == n && s.filter_count.is_none()
+    })
+    .await;
+    // Verdict words: a verdict's name, and the standing "attention".
+    for (query, verdicts) in [
+        ("phantom", &["phantom"][..]),
+        ("attention", &["phantom", "down"]),
+    ] {
+        type_text(&c, query).await;
+        let want: Vec<(String, String)> = places
+            .iter()
+            .filter(|p| verdicts.contains(&p.2))
+            .map(|(p, e, _)| (p.clone(), e.clone()))
+            .collect();
+        shown_until(&c, Duration::from_secs(5), query, |s| only(s, &want)).await;
+        press(&c, Key::Escape).await;
+    }
+    shown_until(&c, Duration::from_secs(5), "all again", |s| {
+        s.visible().len() == n
+    })
+    .await;
+
+    // Down from the search box goes into the rows; the arrows walk them; Enter opens one.
+    press(&c, Key::Down).await;
+    let s = shown(&c).await;
+    let visible: Vec<String> = s
+        .visible()
+        .iter()
+        .map(|r| format!("{}/{}", r.project, r.environment))
+        .collect();
+    assert_eq!(
+        s.active.as_ref(),
+        Some(&visible[0]),
+        "Down from the search box"
+    );
+    press(&c, Key::Down).await;
+    press(&c, Key::Down).await;
+    press(&c, Key::Up).await;
+    let s = shown(&c).await;
+    assert_eq!(
+        s.active.as_ref(),
+        Some(&visible[1]),
+        "down, down, up: the second row"
+    );
+    press(&c, Key::Up).await;
+    press(&c, Key::Up).await;
+    assert_eq!(
+        shown(&c).await.active.as_ref(),
+        Some(&visible[0]),
+        "Up stops at the first row"
+    );
+    press(&c, Key::Down).await;
+    press(&c, Key::Enter).await;
+    assert_eq!(report_title(&c).await, visible[1].replace('/', " / "));
+
+    // A folded project is passed over by the arrows, and stays folded across a report.
+    click(&c, "[data-testid=nav-dashboard]").await;
+    let s = shown_until(&c, Duration::from_secs(10), "the dashboard again", |s| {
+        s.rows().count() == n
+    })
+    .await;
+    let (first, second, third) = (
+        s.groups[0].project.clone(),
+        s.groups[1].project.clone(),
+        s.groups[2].project.clone(),
+    );
+    click(
+        &c,
+        &format!("[data-testid=project-group][data-project={second}] [data-testid=group-toggle]"),
+    )
+    .await;
+    shown_until(
+        &c,
+        Duration::from_secs(5),
+        "the second project folded",
+        |s| s.group(&second).rows.iter().all(|r| r.hidden),
+    )
+    .await;
+    let last_of_first = s
+        .group(&first)
+        .rows
+        .last()
+        .expect("rows")
+        .environment
+        .clone();
+    c.execute(
+        &format!(
+            "document.querySelector('[data-testid=env-row][data-project={first}][data-environment={last_of_first}]').focus()"
+        ),
+        vec![],
+    )
+    .await
+    .expect("focus");
+    press(&c, Key::Down).await;
+    let s = shown(&c).await;
+    let first_of_third = format!("{third}/{}", s.group(&third).rows[0].environment);
+    assert_eq!(
+        s.active.as_ref(),
+        Some(&first_of_third),
+        "Down past a folded project"
+    );
+    press(&c, Key::Enter).await;
+    assert_eq!(report_title(&c).await, first_of_third.replace('/', " / "));
+    click(&c, "[data-testid=nav-dashboard]").await;
+    let s = shown_until(&c, Duration::from_secs(10), "the dashboard again", |s| {
+        s.rows().count() == n
+    })
+    .await;
+    let g = s.group(&second);
+    assert!(
+        g.expanded == "false" && g.rows.iter().all(|r| r.hidden),
+        "the fold was kept: {g:?}"
+    );
+    let _ = c.close().await;
 }

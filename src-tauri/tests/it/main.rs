@@ -3,6 +3,7 @@
 //! `DEPLOYWATCH_GUI_TESTS=1` — the real app window driven by WebDriver and its notifications
 //! on a real D-Bus session bus.
 
+mod big_fleet;
 mod commands;
 mod desktop;
 mod gui;
