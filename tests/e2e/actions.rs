@@ -337,6 +337,18 @@ async fn actions_json(dw: &Dw) -> Vec<serde_json::Value> {
     run.json().as_array().unwrap().clone()
 }
 
+/// `actions --json` once the newest run has ended (or `limit` has passed).
+async fn runs_once_ended(dw: &Dw, limit: Duration) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let runs = actions_json(dw).await;
+        if runs.first().is_some_and(|r| r["outcome"] != "running") || start.elapsed() > limit {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_run_cut_short_by_its_watcher_dying_is_recorded_interrupted_by_the_next_one() {
     let s = Scenario::start().await;
@@ -365,15 +377,7 @@ async fn a_run_cut_short_by_its_watcher_dying_is_recorded_interrupted_by_the_nex
     let _ = watcher.wait();
     let child = dw.spawn(&["watch", "--no-notify"]);
     let start = Instant::now();
-    let runs = loop {
-        let runs = actions_json(&dw).await;
-        if runs.first().is_some_and(|r| r["outcome"] != "running")
-            || start.elapsed() > Duration::from_secs(10)
-        {
-            break runs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let runs = runs_once_ended(&dw, Duration::from_secs(10)).await;
     // The report of the still open incident shows it too.
     let status = loop {
         let status = dw.run_async(&["status", "--json"]).await;
@@ -466,16 +470,7 @@ async fn deploywatch_actions_shows_each_run_with_its_output_for_a_terminal() {
         "echo 'stopping web-1'\necho 'web-1 would not stop' >&2\nprintf 'title\\033]0;owned\\007\\n'\nexit 4\n",
     );
     let child = dw.spawn(&["watch", "--no-notify"]);
-    let start = Instant::now();
-    let runs = loop {
-        let runs = actions_json(&dw).await;
-        if runs.first().is_some_and(|r| r["outcome"] != "running")
-            || start.elapsed() > Duration::from_secs(20)
-        {
-            break runs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let runs = runs_once_ended(&dw, Duration::from_secs(20)).await;
     let human = dw.run_async(&["actions"]).await;
     terminate(child).await;
     assert_eq!(runs.len(), 1, "{runs:#?}");
