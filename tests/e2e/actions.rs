@@ -337,6 +337,33 @@ async fn actions_json(dw: &Dw) -> Vec<serde_json::Value> {
     run.json().as_array().unwrap().clone()
 }
 
+/// Kills the process group the action left behind — only when `pgid` names a live process
+/// that leads its own group and is not in ours (a wrong number must never take the test, or
+/// whatever started it, down with it).
+fn kill_group_it_leads(pgid: &str) {
+    let Ok(pid) = pgid.parse::<u32>() else {
+        return;
+    };
+    let leads = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            fields.get(2)?.parse::<u32>().ok()
+        })
+        == Some(pid);
+    let ours = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            fields.get(2)?.parse::<u32>().ok()
+        });
+    if pid > 1 && leads && ours != Some(pid) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &format!("-{pid}")])
+            .status();
+    }
+}
+
 /// `actions --json` once the newest run has ended (or `limit` has passed).
 async fn runs_once_ended(dw: &Dw, limit: Duration) -> Vec<serde_json::Value> {
     let start = Instant::now();
@@ -392,9 +419,7 @@ async fn a_run_cut_short_by_its_watcher_dying_is_recorded_interrupted_by_the_nex
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
     let run = terminate(child).await;
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", &format!("-{pgid}")])
-        .status();
+    kill_group_it_leads(&pgid);
     assert_eq!(runs.len(), 1, "the action ran again: {runs:#?}");
     assert_eq!(runs[0]["outcome"], "interrupted", "{:#}", runs[0]);
     assert!(
