@@ -300,18 +300,7 @@ async fn an_action_past_its_limit_is_killed_with_what_it_started_and_the_report_
     assert!(gone, "the action's child {pid} outlived it");
 
     // The next report of the open incident carries the failed action as evidence.
-    let start = Instant::now();
-    let report = loop {
-        let status = dw.run_async(&["status", "--json"]).await;
-        let row = status.json()[0].clone();
-        let has = row["checks"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["name"] == "action"));
-        if has || start.elapsed() > Duration::from_secs(30) {
-            break row;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let report = status_with_action_check(&dw, Duration::from_secs(30)).await;
     let run = terminate(child).await;
     let action = report["checks"]
         .as_array()
@@ -364,6 +353,23 @@ fn kill_group_it_leads(pgid: &str) {
     }
 }
 
+/// The first environment's row of `status --json` once its report carries the check `action`
+/// (or `limit` has passed).
+async fn status_with_action_check(dw: &Dw, limit: Duration) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let status = dw.run_async(&["status", "--json"]).await;
+        let row = status.json()[0].clone();
+        let has = row["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == "action"));
+        if has || start.elapsed() > limit {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `actions --json` once the newest run has ended (or `limit` has passed).
 async fn runs_once_ended(dw: &Dw, limit: Duration) -> Vec<serde_json::Value> {
     let start = Instant::now();
@@ -403,20 +409,9 @@ async fn a_run_cut_short_by_its_watcher_dying_is_recorded_interrupted_by_the_nex
     watcher.kill().unwrap();
     let _ = watcher.wait();
     let child = dw.spawn(&["watch", "--no-notify"]);
-    let start = Instant::now();
     let runs = runs_once_ended(&dw, Duration::from_secs(10)).await;
     // The report of the still open incident shows it too.
-    let status = loop {
-        let status = dw.run_async(&["status", "--json"]).await;
-        let row = status.json()[0].clone();
-        let has = row["checks"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["name"] == "action"));
-        if has || start.elapsed() > Duration::from_secs(10) {
-            break row;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = status_with_action_check(&dw, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let run = terminate(child).await;
     kill_group_it_leads(&pgid);
