@@ -203,3 +203,64 @@ async fn a_deploy_verified_live_is_announced_once_with_its_lag_in_the_json_forma
     let run = terminate(child).await;
     assert_eq!(hook.got().len(), 3, "{:#?}\n{run:?}", hook.got());
 }
+
+#[tokio::test]
+async fn a_muted_environment_is_recorded_and_its_action_runs_but_nothing_is_sent_until_unmuted() {
+    let s = Scenario::start().await;
+    s.hub
+        .add_run("acme/shop", &s.new, "CI", "completed", Some("success"));
+    let (hook, url) = Receiver::start(0, StatusCode::OK).await;
+    let config = with_webhook(
+        &s.config("mute = true", "", "confirm = 1\non_open = [\"./fix.sh\"]"),
+        &url,
+        "",
+    );
+    let dw = Dw::new(&config);
+    let fix = dw.path().join("fix.sh");
+    std::fs::write(&fix, "#!/bin/sh\ntouch fixed\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fix, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let child = dw.spawn(&["watch", "--no-notify"]);
+    // The incident opens and its action runs, as without mute.
+    let start = Instant::now();
+    while !dw.path().join("fixed").exists() && start.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(dw.path().join("fixed").exists(), "the action never ran");
+    // Past the coalescing window (3 s, `watch::COALESCE`): still nothing posted.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(hook.got(), Vec::<serde_json::Value>::new());
+    assert_eq!(history_details(&dw, "incident_opened").await.len(), 1);
+
+    // Unmuted (the file edited while the watcher runs): the open notice already claimed is
+    // not replayed; the resolve that follows is sent.
+    std::fs::write(&dw.config, config.replace("mute = true\n", "")).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(hook.got(), Vec::<serde_json::Value>::new());
+    s.env.set_live(&s.new);
+    let got = hook.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let run = terminate(child).await;
+    let texts: Vec<&str> = got.iter().map(|v| v["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 1, "{texts:#?}\n{run:?}");
+    assert!(
+        texts[0].starts_with("*Resolved (phantom deploy): shop / production*"),
+        "{texts:#?}"
+    );
+    // The terminal said why the first notice went nowhere.
+    assert!(
+        run.stderr.contains("1 environment is muted"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("Phantom deploy: shop / production (muted)")),
+        "{}",
+        run.stdout
+    );
+}

@@ -155,6 +155,7 @@ fn project_of(
                 },
                 settings: config.defaults,
                 actions: config.default_actions.clone(),
+                mute: None,
             })
         })
         .collect();
@@ -173,6 +174,7 @@ fn project_of(
         branch: d.default_branch.clone(),
         workflows: Vec::new(),
         image: None,
+        mute: false,
         environments,
     })
 }

@@ -383,6 +383,27 @@ pub async fn run_watcher(
         })
         .max()
         .unwrap_or(0);
+    // Muted environments' notices are printed, marked as such: nothing was sent for them.
+    let muted: std::collections::HashSet<(String, String)> = engine
+        .config
+        .projects
+        .iter()
+        .flat_map(|p| {
+            p.environments
+                .iter()
+                .filter(|e| p.muted(e))
+                .map(|e| (p.name.clone(), e.name.clone()))
+        })
+        .collect();
+    if !muted.is_empty() {
+        eprintln!(
+            "deploywatch: {} muted (mute = true): their incidents are recorded, not notified",
+            match muted.len() {
+                1 => "1 environment is".to_string(),
+                n => format!("{n} environments are"),
+            }
+        );
+    }
     let (watcher, commands, events) = Watcher::new(engine, notifier);
     let mut rx = events.subscribe();
     let printer = tokio::spawn(async move {
@@ -420,7 +441,14 @@ pub async fn run_watcher(
                     style.dim(&Utc::now().format("%H:%M:%S").to_string()),
                     style.bold("▶"),
                     style.bold(&notice.summary),
-                    if delivered { "" } else { " (not notified)" },
+                    if delivered {
+                        ""
+                    } else if muted.contains(&(notice.project.clone(), notice.environment.clone()))
+                    {
+                        " (muted)"
+                    } else {
+                        " (not notified)"
+                    },
                     notice.body
                 ),
                 Ok(WatchEvent::Condition { condition, active }) => println!(

@@ -11,10 +11,12 @@
 //! [notifications]   desktop (default true), webhook (optional http/https URL),
 //!                   webhook_format ("slack" | "json" | "teams" | "discord"),
 //!                   verified_live (false: also announce each deploy verified live)
-//! [[project]]       name*, repo* ("owner/name"), branch ("main"), workflows ([]), image
+//! [[project]]       name*, repo* ("owner/name"), branch ("main"), workflows ([]), image,
+//!                   mute (false: no notifications about its environments)
 //! [[project.environment]]
 //!                   name*, build_info_url*, frontend_url, health_url, sha_pointer | sha_header,
 //!                   expect_environment, replicas (1, 1..=64), follows ("branch" | "deployments"),
+//!                   mute (the project's: its own notifications off, or on in a muted project),
 //!                   and any [defaults] key to override it for this environment
 //! ```
 //! (`*` = required.) Durations are strings such as `500ms`, `10s`, `5m`, `1h`, `1h30m`; `grace`
@@ -33,6 +35,7 @@
 // loop, so its size on the error path costs nothing worth boxing it for.
 #![allow(clippy::result_large_err)]
 
+mod edit;
 mod error;
 mod model;
 mod parse;
@@ -41,6 +44,7 @@ mod write;
 
 use std::path::Path;
 
+pub use edit::set_mute;
 pub use error::{ConfigError, ErrorKind};
 pub use model::{
     Actions, Config, DEFAULT_ACTION_TIMEOUT, DEFAULT_API_URL, DEFAULT_BRANCH,

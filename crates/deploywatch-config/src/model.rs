@@ -79,6 +79,7 @@ impl Config {
                 branch: DEFAULT_BRANCH.to_owned(),
                 workflows: Vec::new(),
                 image: None,
+                mute: false,
                 environments: vec![Environment {
                     name: name(environment, "default".into())?,
                     build_info_url: url.to_owned(),
@@ -91,6 +92,7 @@ impl Config {
                     follows: Follows::Branch,
                     settings: defaults,
                     actions: Actions::default(),
+                    mute: None,
                 }],
             }],
         })
@@ -233,6 +235,10 @@ pub struct Project {
     pub workflows: Vec<String>,
     /// Image reference template; contains `{sha}` and/or `{short_sha}` and no other placeholder.
     pub image: Option<String>,
+    /// `mute` (an extension of SPEC §5): no notification about this project's environments —
+    /// desktop, webhook or verified live — unless an environment says `mute = false`. They are
+    /// still checked, their incidents recorded and their actions run (default `false`).
+    pub mute: bool,
     pub environments: Vec<Environment>,
 }
 
@@ -240,6 +246,12 @@ impl Project {
     /// The environment with this exact name.
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// Whether notifications about `env` (one of this project's environments) are muted: its
+    /// own `mute` when it has one, else the project's.
+    pub fn muted(&self, env: &Environment) -> bool {
+        env.mute.unwrap_or(self.mute)
     }
 
     /// The image reference built for `sha`: the `image` template with `{sha}` replaced by the
@@ -324,6 +336,8 @@ pub struct Environment {
     /// The commands run on this environment's incident events (`[defaults]` merged with its
     /// own keys).
     pub actions: Actions,
+    /// Its own `mute`, as written (`None`: the project's; see [`Project::muted`]).
+    pub mute: Option<bool>,
 }
 
 /// Which SHA an environment should run.

@@ -46,6 +46,7 @@ const PROJECT_KEYS: &[&str] = &[
     "branch",
     "workflows",
     "image",
+    "mute",
     "environment",
 ];
 const ENVIRONMENT_KEYS: &[&str] = &[
@@ -58,6 +59,7 @@ const ENVIRONMENT_KEYS: &[&str] = &[
     "expect_environment",
     "replicas",
     "follows",
+    "mute",
     "grace",
     "ci_timeout",
     "fast_interval",
@@ -339,6 +341,10 @@ fn parse_project(
         Some(f) => Some(image_template(&f)?.to_owned()),
         None => None,
     };
+    let mute = match t.get("mute") {
+        Some(f) => f.bool()?,
+        None => false,
+    };
     let mut environments: Vec<Environment> = Vec::new();
     if let Some(f) = t.get("environment") {
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -368,6 +374,7 @@ fn parse_project(
         branch,
         workflows,
         image,
+        mute,
         environments,
     })
 }
@@ -433,6 +440,7 @@ fn parse_environment(
     };
     let settings = parse_settings(&t, defaults)?;
     let actions = parse_actions(&t, default_actions)?;
+    let mute = t.get("mute").map(|f| f.bool()).transpose()?;
     Ok(Environment {
         name,
         build_info_url,
@@ -445,6 +453,7 @@ fn parse_environment(
         follows,
         settings,
         actions,
+        mute,
     })
 }
 

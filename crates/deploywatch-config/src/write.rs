@@ -325,6 +325,8 @@ struct ProjectDto<'a> {
     workflows: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mute: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     environment: Vec<EnvironmentDto<'a>>,
 }
@@ -337,6 +339,7 @@ impl<'a> ProjectDto<'a> {
             branch: (p.branch != DEFAULT_BRANCH).then_some(p.branch.as_str()),
             workflows: &p.workflows,
             image: p.image.as_deref(),
+            mute: p.mute.then_some(true),
             environment: p
                 .environments
                 .iter()
@@ -364,6 +367,8 @@ struct EnvironmentDto<'a> {
     replicas: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     follows: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mute: Option<bool>,
     #[serde(flatten)]
     settings: SettingsDto,
     #[serde(flatten)]
@@ -382,6 +387,7 @@ impl<'a> EnvironmentDto<'a> {
             expect_environment: e.expect_environment.as_deref(),
             replicas: (e.replicas != 1).then_some(e.replicas),
             follows: (e.follows != Follows::Branch).then_some(e.follows.as_str()),
+            mute: e.mute,
             settings: SettingsDto::overrides(&e.settings, &config.defaults),
             actions: ActionsDto::overrides(&e.actions, &config.default_actions),
         }

@@ -118,8 +118,9 @@ impl DiskWatch {
         }
     }
 
-    /// [`DiskWatch::observe`] with the engine's store, then sends what it decided and tells
-    /// the watcher's listeners (as a [`WatchEvent::Incident`], the event of every announcement).
+    /// [`DiskWatch::observe`] with the engine's store, then sends what it decided (unless the
+    /// environment is `muted`) and tells the watcher's listeners (as a [`WatchEvent::Incident`],
+    /// the event of every announcement).
     pub(crate) async fn follow(
         &mut self,
         engine: &Engine,
@@ -127,6 +128,7 @@ impl DiskWatch {
         events: &broadcast::Sender<WatchEvent>,
         report: &Report,
         confirm: u32,
+        muted: bool,
     ) {
         let (p, e) = (report.project.as_str(), report.environment.as_str());
         let notice = self.observe(
@@ -158,7 +160,8 @@ impl DiskWatch {
             },
         );
         if let Some(notice) = notice {
-            let delivered = notifier.send(&notice).await.is_empty();
+            // Muted: recorded and told to listeners, sent to nobody.
+            let delivered = !muted && notifier.send(&notice).await.is_empty();
             let _ = events.send(WatchEvent::Incident { notice, delivered });
         }
     }

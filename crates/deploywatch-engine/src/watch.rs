@@ -117,6 +117,9 @@ struct EnvSlot {
     /// state, so GitHub never ends up showing an older state than the last one.
     status_seq: u64,
     status_gate: Arc<tokio::sync::Mutex<u64>>,
+    /// `mute` (the environment's, else its project's): its notices are recorded and told to
+    /// listeners as not delivered, never sent; its incidents, actions and statuses go on.
+    muted: bool,
 }
 
 pub(crate) struct RepoSlot {
@@ -257,6 +260,7 @@ impl Watcher {
                     action_check: None,
                     status_seq: 0,
                     status_gate: Arc::default(),
+                    muted: p.muted(e),
                     status: stored.as_ref().and_then(|s| {
                         crate::status::wanted(&s.report, s.incident.open).map(|w| (w.0, w.1))
                     }),
@@ -562,22 +566,14 @@ impl Watcher {
                 incident_sha,
                 incident_before,
             );
-            pending.push(Pending {
-                notice,
-                host: crate::limit::host_name(&env.build_info_url),
-                order: (slot.project, slot.env),
-            });
+            self.hold(slot, notice, env, pending);
         }
         if engine.config.github.commit_statuses {
             self.follow_status(slot, &report, snapshot);
         }
         // After the resolve it may come with: the incident ends, then the deploy is live.
         if let Some(notice) = self.verified_live(slot, &report) {
-            pending.push(Pending {
-                notice,
-                host: crate::limit::host_name(&env.build_info_url),
-                order: (slot.project, slot.env),
-            });
+            self.hold(slot, notice, env, pending);
         }
         slot.disk
             .follow(
@@ -586,6 +582,7 @@ impl Watcher {
                 &self.events,
                 &report,
                 settings.confirm,
+                slot.muted,
             )
             .await;
         let busy = changed || report.verdict == deploywatch_core::Verdict::Deploying;
@@ -1064,6 +1061,29 @@ impl Watcher {
             delivered: false,
         });
         None
+    }
+
+    /// Puts a notice in the coalescing window (`pending`) — or, for a muted environment, tells
+    /// the listeners of it as not delivered at once: nothing is sent, nothing waits.
+    fn hold(
+        &self,
+        slot: &EnvSlot,
+        notice: Notice,
+        env: &deploywatch_config::Environment,
+        pending: &mut Vec<Pending>,
+    ) {
+        if slot.muted {
+            let _ = self.events.send(WatchEvent::Incident {
+                notice,
+                delivered: false,
+            });
+            return;
+        }
+        pending.push(Pending {
+            notice,
+            host: crate::limit::host_name(&env.build_info_url),
+            order: (slot.project, slot.env),
+        });
     }
 
     /// Sends what waited for the coalescing window: environments on one host with the same

@@ -176,6 +176,9 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 follows,
                 settings,
                 actions,
+                // Not on the form: muted from the dashboard or the report, kept as the file
+                // had it.
+                mute: old.and_then(|o| o.mute),
             });
         }
         projects.push(Project {
@@ -195,6 +198,7 @@ pub fn to_toml(form: &Settings, previous: Option<&Config>) -> Result<String, App
                 .filter(|w| !w.is_empty())
                 .collect(),
             image: blank_to_none(&p.image),
+            mute: old_project.is_some_and(|op| op.mute),
             environments,
         });
     }

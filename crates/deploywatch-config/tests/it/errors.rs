@@ -115,7 +115,7 @@ fn unknown_keys_without_a_close_match_list_the_valid_ones() {
     check(
         &in_env("  colour = \"red\""),
         expect![[
-            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm, each_address, on_open, on_cause, on_resolve, action_timeout, recheck_after_action (project "shop", environment "staging")"#
+            r#"config.toml:15:3: project[0].environment[1].colour: unknown key `colour`; expected one of: name, build_info_url, frontend_url, health_url, sha_pointer, sha_header, expect_environment, replicas, follows, mute, grace, ci_timeout, fast_interval, idle_interval, timeout, confirm, each_address, on_open, on_cause, on_resolve, action_timeout, recheck_after_action (project "shop", environment "staging")"#
         ]],
     );
 }
@@ -638,6 +638,28 @@ fn each_address_must_be_a_boolean_and_names_file_line_key() {
         expect![[
             r#"config.toml:7:1: project[0].each_address: unknown key `each_address` in [[project]]; it belongs in [defaults] or [[project.environment]] (project "shop")"#
         ]],
+    );
+}
+
+#[test]
+fn mute_must_be_a_boolean_and_names_file_line_key() {
+    check(
+        &in_env("mute = \"yes\""),
+        expect![[
+            r#"config.toml:15:1: project[0].environment[1].mute: expected true or false, found a string (project "shop", environment "staging")"#
+        ]],
+    );
+    check(
+        &in_project("mute = 1"),
+        expect![[
+            r#"config.toml:7:1: project[0].mute: expected true or false, found an integer (project "shop")"#
+        ]],
+    );
+    check(
+        &in_defaults("mute = true"),
+        expect![
+            "config.toml:2:1: defaults.mute: unknown key `mute` in [defaults]; it belongs in [[project]] or [[project.environment]]"
+        ],
     );
 }
 

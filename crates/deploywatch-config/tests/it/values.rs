@@ -53,6 +53,7 @@ fn the_spec_example_parses_with_every_value() {
             branch: "main".into(),
             workflows: vec!["CI".into()],
             image: Some("ghcr.io/acme/shop:{sha}".into()),
+            mute: false,
             environments: vec![Environment {
                 name: "production".into(),
                 build_info_url: "https://shop.example.com/api/build-info".into(),
@@ -65,6 +66,7 @@ fn the_spec_example_parses_with_every_value() {
                 follows: Follows::Branch,
                 settings: defaults,
                 actions: deploywatch_config::Actions::default(),
+                mute: None,
             }],
         }],
     };
@@ -300,6 +302,7 @@ name = "shop \"quoted\" ünïcode"
 repo = "acme/shop"
 branch = "trunk"
 image = "ghcr.io/acme/shop:{short_sha}"
+mute = true
 
 [[project.environment]]
 name = "production"
@@ -307,6 +310,7 @@ build_info_url = "https://shop.example.com/api/build-info"
 sha_header = "X-Build"
 replicas = 2
 follows = "deployments"
+mute = false
 grace = "0s"
 timeout = "1500ms"
 confirm = 1
@@ -324,6 +328,11 @@ name = "empty"
 repo = "acme/empty"
 "#;
     let config = parse_str(text).unwrap();
+    // The project is muted but for production, which says otherwise.
+    let shop = &config.projects[0];
+    assert!(!shop.muted(&shop.environments[0]));
+    assert!(shop.muted(&shop.environments[1]));
+    assert!(!config.projects[1].mute);
     let rendered = to_toml(&config);
     assert_eq!(parse_str(&rendered).unwrap(), config, "{rendered}");
     // An override equal to [defaults] carries no information and is not written back.
@@ -350,6 +359,7 @@ repo = "acme/empty"
         repo = "acme/shop"
         branch = "trunk"
         image = "ghcr.io/acme/shop:{short_sha}"
+        mute = true
 
         [[project.environment]]
         name = "production"
@@ -357,6 +367,7 @@ repo = "acme/empty"
         sha_header = "X-Build"
         replicas = 2
         follows = "deployments"
+        mute = false
         grace = "0s"
         timeout = "1s 500ms"
         confirm = 1
