@@ -12,6 +12,7 @@ fn main() {
         "deploy_lags",
         "settings",
         "save_settings",
+        "set_mute",
         "test_environment",
         "sign_in_start",
         "sign_in_wait",

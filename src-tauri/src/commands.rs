@@ -91,6 +91,23 @@ pub async fn save_settings(state: S<'_>, settings: Settings) -> IpcResult<Settin
 }
 
 #[tauri::command]
+pub async fn set_mute(
+    state: S<'_>,
+    project: String,
+    environment: Option<String>,
+    mute: bool,
+) -> IpcResult<Dashboard> {
+    state
+        .0
+        .call_as(Request::SetMute {
+            project,
+            environment,
+            mute,
+        })
+        .await
+}
+
+#[tauri::command]
 pub async fn test_environment(state: S<'_>, environment: EnvironmentForm) -> IpcResult<TestResult> {
     state
         .0

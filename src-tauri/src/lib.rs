@@ -41,6 +41,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, remote: Remote) -> tauri:
             commands::deploy_lags,
             commands::settings,
             commands::save_settings,
+            commands::set_mute,
             commands::test_environment,
             commands::sign_in_start,
             commands::sign_in_wait,

@@ -248,6 +248,7 @@ mod tests {
             next_check_at: None,
             hint: None,
             incident_open: false,
+            muted: false,
         }
     }
 

@@ -28,6 +28,9 @@ pub mod command {
     pub const SIGN_OUT: &str = "sign_out";
     pub const START_DEMO: &str = "start_demo";
     pub const REPORT_MARKDOWN: &str = "report_markdown";
+    /// Mutes or unmutes notifications about an environment or a whole project; returns the
+    /// [`super::Dashboard`] after it.
+    pub const SET_MUTE: &str = "set_mute";
     /// Returns `Option<OpenReport>`: the report a newly opened window should show first.
     pub const TAKE_OPEN_REPORT: &str = "take_open_report";
     /// Resident process only: the window process introduces itself ([`crate::proto::Attach`]).
@@ -121,6 +124,10 @@ pub struct EnvRow {
     pub next_check_at: Option<String>,
     pub hint: Option<String>,
     pub incident_open: bool,
+    /// Notifications about it are muted (`mute` in the config: its own or its project's). It
+    /// is still checked and shown; the tray's colour and menu leave it out.
+    #[serde(default)]
+    pub muted: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,6 +158,12 @@ pub struct ReportView {
     pub waiting: Vec<CommitRow>,
     /// Why `waiting` could not be read, if it could not.
     pub waiting_error: Option<String>,
+    /// Notifications about this environment are muted (its own `mute`, or its project's).
+    #[serde(default)]
+    pub muted: bool,
+    /// The whole project is muted (`mute = true` on the project).
+    #[serde(default)]
+    pub project_muted: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -45,6 +45,13 @@ pub enum Request {
     SaveSettings {
         settings: Settings,
     },
+    /// Mutes (`mute`) or unmutes notifications about one environment, or with no
+    /// `environment` about the whole project, in the config file. Reply: [`Dashboard`].
+    SetMute {
+        project: String,
+        environment: Option<String>,
+        mute: bool,
+    },
     /// Reply: [`crate::TestResult`].
     TestEnvironment {
         environment: EnvironmentForm,
@@ -88,6 +95,7 @@ impl Request {
             Request::DeployLags { .. } => c::DEPLOY_LAGS,
             Request::Settings => c::SETTINGS,
             Request::SaveSettings { .. } => c::SAVE_SETTINGS,
+            Request::SetMute { .. } => c::SET_MUTE,
             Request::TestEnvironment { .. } => c::TEST_ENVIRONMENT,
             Request::SignInStart => c::SIGN_IN_START,
             Request::SignInWait => c::SIGN_IN_WAIT,

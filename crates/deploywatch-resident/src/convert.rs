@@ -73,6 +73,9 @@ pub fn env_row(
         next_check_at: state.and_then(|s| s.next_check_at).map(time),
         hint: report.map(|r| r.hint.clone()).filter(|h| !h.is_empty()),
         incident_open,
+        muted: project
+            .environment(environment)
+            .map_or(project.mute, |e| project.muted(e)),
     }
 }
 
@@ -129,6 +132,10 @@ pub fn report_view(
         checked_at: time(report.checked_at),
         waiting,
         waiting_error,
+        muted: project
+            .environment(&report.environment)
+            .map_or(project.mute, |e| project.muted(e)),
+        project_muted: project.mute,
     }
 }
 

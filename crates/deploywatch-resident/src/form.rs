@@ -323,4 +323,27 @@ build_info_url = "https://staging.example.com/v"
         form.webhook_format = "msteams".into();
         assert!(to_toml(&form, Some(&config)).is_err());
     }
+
+    #[test]
+    fn saving_the_form_keeps_what_was_muted() {
+        let path = Path::new("/tmp/config.toml");
+        let text = FILE
+            .replace(
+                "repo = \"acme/shop\"\n",
+                "repo = \"acme/shop\"\nmute = true\n",
+            )
+            .replace(
+                "build_info_url = \"https://staging.example.com/v\"\n",
+                "build_info_url = \"https://staging.example.com/v\"\nmute = false\n",
+            );
+        let config = deploywatch_config::parse(&text, path).unwrap();
+        let mut form = to_form(&config, path);
+        form.grace = "1m".into();
+        let saved =
+            deploywatch_config::parse(&to_toml(&form, Some(&config)).unwrap(), path).unwrap();
+        let shop = &saved.projects[0];
+        assert!(shop.mute);
+        assert!(shop.muted(&shop.environments[0]));
+        assert!(!shop.muted(&shop.environments[1]));
+    }
 }

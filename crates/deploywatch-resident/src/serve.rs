@@ -176,6 +176,11 @@ impl Resident {
             } => json(s.deploy_lags(&project, environment.as_deref()).await?),
             Request::Settings => json(s.settings().await?),
             Request::SaveSettings { settings } => json(s.save_settings(&settings).await?),
+            Request::SetMute {
+                project,
+                environment,
+                mute,
+            } => json(s.set_mute(&project, environment.as_deref(), mute).await?),
             Request::TestEnvironment { environment } => {
                 json(s.test_environment(&environment).await)
             }
@@ -394,6 +399,7 @@ mod tests {
             next_check_at: Some(checked_at.into()),
             hint: None,
             incident_open: false,
+            muted: false,
         });
         d
     }

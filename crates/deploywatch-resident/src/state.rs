@@ -653,6 +653,49 @@ impl AppState {
         out
     }
 
+    /// Mutes or unmutes notifications about `project`'s `environment` (or the whole project)
+    /// in the user's config file, edited in place so its comments stay, and restarts the
+    /// watcher over it. Returns the dashboard after it.
+    ///
+    /// While the demo fleet runs, its own config file is edited (the demo's mute lasts as long
+    /// as the demo).
+    ///
+    /// # Errors
+    /// [`AppError::ConfigInvalid`] for an unknown name or a file that is invalid as it is (left
+    /// as it was); [`AppError::Io`] when it cannot be written.
+    pub async fn set_mute(
+        &self,
+        project: &str,
+        environment: Option<&str>,
+        mute: bool,
+    ) -> Result<Dashboard, AppError> {
+        let mut run = self.running.lock().await;
+        let path = match &run.demo {
+            // The demo fleet's file is the app's own, rewritten at each start: muting there
+            // lasts while the demo runs.
+            Some(demo) => demo.config.clone(),
+            None => self.paths.config.clone(),
+        };
+        let (p, e) = (project.to_owned(), environment.map(str::to_owned));
+        tokio::task::spawn_blocking(move || {
+            deploywatch_config::set_mute(&path, &p, e.as_deref(), mute)
+        })
+        .await
+        .map_err(|e| AppError::Io(format!("muting: {e}")))??;
+        // The watcher starts over the edited file; a pause the person asked for stays.
+        let paused = run.paused_until.filter(|t| *t > Utc::now());
+        let demo = run.demo.take();
+        self.restart(&mut run, demo).await;
+        if let Some(until) = paused {
+            run.paused_until = Some(until);
+            if let (Some(tx), Ok(left)) = (&run.commands, (until - Utc::now()).to_std()) {
+                let _ = tx.send(Command::Pause(left)).await;
+            }
+        }
+        drop(run);
+        self.dashboard().await
+    }
+
     /// Probes a build-info URL as a check would and says what it found.
     pub async fn test_environment(&self, e: &EnvironmentForm) -> TestResult {
         let prober = deploywatch_probe::Prober::new(deploywatch_probe::ProbeSettings {
@@ -825,11 +868,13 @@ fn github_for(config: &Config) -> Result<GitHub, AppError> {
     })
 }
 
-/// The worst state: any alert, else anything deploying, else all live; idle when paused,
-/// empty or nothing checked yet.
+/// The worst state of the environments not muted: any alert, else anything deploying, else
+/// all live; idle when paused, empty, nothing checked yet or everything muted.
 pub fn overall(rows: &[EnvRow], paused: bool) -> Overall {
+    // Muted environments are left out: the tray does not nag about them.
     let verdicts: Vec<Option<Verdict>> = rows
         .iter()
+        .filter(|r| !r.muted)
         .map(|r| r.verdict.as_deref().and_then(Verdict::parse))
         .collect();
     if paused || verdicts.is_empty() || verdicts.iter().all(Option::is_none) {

@@ -1,6 +1,7 @@
-//! What the tray shows, whichever tray draws it: the summary line ("3 live, 1 phantom"),
-//! the colour (the dashboard's [`Overall`]), and the menu's content — Open, Check now,
-//! Pause for 1 h / Resume, the alerting environments, Quit.
+//! What the tray shows, whichever tray draws it: the summary line ("3 live, 1 phantom",
+//! muted environments counted apart), the colour (the dashboard's [`Overall`], which leaves
+//! muted environments out), and the menu's content — Open, Check now, Pause for 1 h /
+//! Resume, the alerting environments that are not muted, Quit.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,12 @@ pub fn summary(d: &Dashboard) -> String {
         return "Deploywatch: nothing configured".into();
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut muted = 0;
     for r in &d.environments {
+        if r.muted {
+            muted += 1;
+            continue;
+        }
         *counts
             .entry(r.verdict.as_deref().unwrap_or("not checked"))
             .or_default() += 1;
@@ -20,6 +26,10 @@ pub fn summary(d: &Dashboard) -> String {
     let mut parts: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
     // `live` first, then the rest alphabetically: the good news leads.
     parts.sort_by_key(|p| !p.ends_with(" live"));
+    // Muted ones last, whatever they show: the person asked not to hear about them.
+    if muted > 0 {
+        parts.push(format!("{muted} muted"));
+    }
     let mut text = format!("Deploywatch: {}", parts.join(", "));
     if let Some(until) = &d.paused_until {
         // The local clock time people read on their panel, not the RFC 3339 instant.
@@ -40,7 +50,7 @@ pub struct MenuContent {
     /// tooltips, so the menu is where the panel shows it.
     pub summary: String,
     pub paused: bool,
-    /// (project, environment, verdict) of each alerting environment.
+    /// (project, environment, verdict) of each alerting environment that is not muted.
     pub alerting: Vec<(String, String, String)>,
 }
 
@@ -52,6 +62,7 @@ impl MenuContent {
             alerting: d
                 .environments
                 .iter()
+                .filter(|r| !r.muted)
                 .filter_map(|r| {
                     let v = r.verdict.as_deref()?;
                     deploywatch_core::Verdict::parse(v)

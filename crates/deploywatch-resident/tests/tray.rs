@@ -471,6 +471,7 @@ mod linux {
             next_check_at: None,
             hint: None,
             incident_open: false,
+            muted: false,
         }
     }
 

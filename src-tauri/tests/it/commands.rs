@@ -344,6 +344,7 @@ fn tray_summary_counts_verdicts() {
         next_check_at: None,
         hint: None,
         incident_open: false,
+        muted: false,
     };
     let rows = vec![row("live"), row("phantom"), row("live"), row("live")];
     let d = deploywatch_ipc::Dashboard {
@@ -389,4 +390,116 @@ fn tray_summary_counts_verdicts() {
     check(&["deploying", "down"], false, Alert);
     check(&["phantom"], true, Idle);
     check(&[], false, Idle);
+
+    // A muted environment neither colours the tray nor joins its alert items; the summary
+    // counts it apart.
+    let mut rows = vec![row("live"), row("phantom"), row("down")];
+    rows[1].muted = true;
+    let d = deploywatch_ipc::Dashboard {
+        overall: deploywatch_resident::overall(&rows, false),
+        environments: rows.clone(),
+        ..d.clone()
+    };
+    assert_eq!(d.overall, Alert, "down is not muted");
+    assert_eq!(
+        deploywatch_resident::summary(&d),
+        "Deploywatch: 1 live, 1 down, 1 muted"
+    );
+    let menu = deploywatch_resident::MenuContent::of(&d);
+    assert_eq!(
+        menu.alerting,
+        [("p".to_string(), "down".to_string(), "down".to_string())]
+    );
+    rows[2].muted = true;
+    assert_eq!(deploywatch_resident::overall(&rows, false), Live);
+    rows[0].muted = true;
+    assert_eq!(
+        deploywatch_resident::overall(&rows, false),
+        Idle,
+        "all muted"
+    );
+}
+
+#[test]
+fn muting_from_the_window_edits_the_file_in_place_and_the_tray_stops_alerting() {
+    let s = Scenario::start();
+    let text = format!("# watched by the whole team\n{}", s.config(""));
+    let t = TestApp::start(Some(&text));
+    let d = t.dashboard_until(Duration::from_secs(10), |d| d["overall"] == "alert");
+    assert_eq!(d["overall"], "alert", "{d:#}");
+    assert_eq!(d["environments"][0]["muted"], false);
+
+    let d = t
+        .invoke(
+            "set_mute",
+            json!({"project": "shop", "environment": "production", "mute": true}),
+        )
+        .expect("mute");
+    assert_eq!(d["environments"][0]["muted"], true, "{d:#}");
+    let muted = std::fs::read_to_string(&t.config).expect("config");
+    assert!(
+        muted.starts_with("# watched by the whole team\n"),
+        "{muted}"
+    );
+    assert_eq!(
+        muted
+            .lines()
+            .filter(|l| !text.contains(l))
+            .collect::<Vec<_>>(),
+        ["mute = true"],
+        "one line added, nothing else changed: {muted}"
+    );
+    // The watcher restarted over it: still checked, still phantom, the tray not red.
+    let d = t.dashboard_until(Duration::from_secs(10), |d| {
+        d["environments"][0]["verdict"] == "phantom"
+    });
+    assert_eq!(d["environments"][0]["verdict"], "phantom", "{d:#}");
+    assert_ne!(d["overall"], "alert", "{d:#}");
+    let r = t
+        .invoke(
+            "report",
+            json!({"project": "shop", "environment": "production"}),
+        )
+        .expect("report");
+    assert_eq!(
+        (&r["muted"], &r["project_muted"]),
+        (&json!(true), &json!(false))
+    );
+
+    // The whole project, then unmuted again: the file is back as it was written.
+    t.invoke(
+        "set_mute",
+        json!({"project": "shop", "environment": null, "mute": true}),
+    )
+    .expect("mute project");
+    let r = t
+        .invoke(
+            "report",
+            json!({"project": "shop", "environment": "production"}),
+        )
+        .expect("report");
+    assert_eq!(
+        (&r["muted"], &r["project_muted"]),
+        (&json!(true), &json!(true))
+    );
+    let d = t
+        .invoke(
+            "set_mute",
+            json!({"project": "shop", "environment": null, "mute": false}),
+        )
+        .expect("unmute project");
+    assert_eq!(d["environments"][0]["muted"], false, "{d:#}");
+    assert_eq!(std::fs::read_to_string(&t.config).expect("config"), text);
+    let d = t.dashboard_until(Duration::from_secs(10), |d| d["overall"] == "alert");
+    assert_eq!(d["overall"], "alert", "{d:#}");
+
+    // An unknown name is an error the page can show, and the file is left alone.
+    let err = t
+        .invoke(
+            "set_mute",
+            json!({"project": "shop", "environment": "qa", "mute": true}),
+        )
+        .expect_err("unknown environment");
+    assert_eq!(err["code"], "config_invalid", "{err}");
+    assert_eq!(std::fs::read_to_string(&t.config).expect("config"), text);
 }
