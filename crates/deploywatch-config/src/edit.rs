@@ -2,7 +2,6 @@
 //! lives (`toml_edit`), so its comments, order and formatting stay as the person wrote them,
 //! and the result is validated and written atomically like every write.
 
-use std::fs;
 use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, TableLike, value};
@@ -18,36 +17,22 @@ use crate::model::Config;
 /// is set (removed when `false`) and every environment's own `mute` removed: muting a project
 /// mutes all of it, unmuting it unmutes all of it.
 ///
-/// Errors: the file cannot be read, is not valid TOML or not a valid configuration (it is
-/// then left as it was), or names no such project or environment ([`ErrorKind::Invalid`]).
+/// Errors: as [`crate::load`] when the file cannot be read or is not a valid configuration
+/// (it is then left as it was); [`ErrorKind::Invalid`] when it names no such project or
+/// environment.
 pub fn set_mute(
     path: &Path,
     project: &str,
     environment: Option<&str>,
     mute: bool,
 ) -> Result<Config, ConfigError> {
-    let fail = |kind: ErrorKind, message: String| ConfigError {
-        path: path.to_path_buf(),
-        line: None,
-        column: None,
-        key: None,
-        kind,
-        message,
-    };
-    let text = fs::read_to_string(path).map_err(|e| {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound {
-            ErrorKind::NotFound
-        } else {
-            ErrorKind::Io
-        };
-        fail(kind, format!("cannot read the file: {e}"))
-    })?;
+    let text = crate::read_text(path)?;
     // The file must be valid as it is: an edit on top of a broken file would hide the break.
     crate::parse(&text, path)?;
     let mut doc: DocumentMut = text
         .parse()
-        .map_err(|e| fail(ErrorKind::Syntax, format!("{e}")))?;
-    let not_found = |what: String| fail(ErrorKind::Invalid, what);
+        .map_err(|e| crate::io_error(path, ErrorKind::Syntax, format!("{e}")))?;
+    let not_found = |what: String| crate::io_error(path, ErrorKind::Invalid, what);
     let projects = doc
         .get_mut("project")
         .ok_or_else(|| not_found(format!("no project named {project:?}")))?;
@@ -108,6 +93,7 @@ fn each_table(item: &mut Item) -> Vec<&mut dyn TableLike> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const FILE: &str = r#"# the team's services
 [defaults]

@@ -75,6 +75,11 @@ pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigError> {
 /// read (both without a line), [`ErrorKind::Syntax`] with the line when it is not UTF-8,
 /// otherwise as [`parse`].
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    parse(&read_text(path)?, path)
+}
+
+/// The file's text, with [`load`]'s errors for a missing, unreadable or non-UTF-8 file.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
     let text = std::fs::read(path).map_err(|e| {
         let (kind, message) = if e.kind() == std::io::ErrorKind::NotFound {
             (
@@ -91,7 +96,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         };
         io_error(path, kind, message)
     })?;
-    let text = String::from_utf8(text).map_err(|e| {
+    String::from_utf8(text).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         ConfigError {
@@ -102,8 +107,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                 "configuration file is not valid UTF-8".to_owned(),
             )
         }
-    })?;
-    parse(&text, path)
+    })
 }
 
 fn io_error(path: &Path, kind: ErrorKind, message: String) -> ConfigError {

@@ -73,10 +73,16 @@ pub fn env_row(
         next_check_at: state.and_then(|s| s.next_check_at).map(time),
         hint: report.map(|r| r.hint.clone()).filter(|h| !h.is_empty()),
         incident_open,
-        muted: project
-            .environment(environment)
-            .map_or(project.mute, |e| project.muted(e)),
+        muted: muted(project, environment),
     }
+}
+
+/// Whether notifications about `project`'s environment of that name are muted (the project's
+/// `mute` for a name it does not have).
+fn muted(project: &Project, environment: &str) -> bool {
+    project
+        .environment(environment)
+        .map_or(project.mute, |e| project.muted(e))
 }
 
 /// The report view of a stored report, with the commits waiting to go live (or why not).
@@ -132,9 +138,7 @@ pub fn report_view(
         checked_at: time(report.checked_at),
         waiting,
         waiting_error,
-        muted: project
-            .environment(&report.environment)
-            .map_or(project.mute, |e| project.muted(e)),
+        muted: muted(project, &report.environment),
         project_muted: project.mute,
     }
 }

@@ -449,18 +449,20 @@ fn muting_from_the_window_edits_the_file_in_place_and_the_tray_stops_alerting() 
         ["mute = true"],
         "one line added, nothing else changed: {muted}"
     );
+    let report = || {
+        t.invoke(
+            "report",
+            json!({"project": "shop", "environment": "production"}),
+        )
+        .expect("report")
+    };
     // The watcher restarted over it: still checked, still phantom, the tray not red.
     let d = t.dashboard_until(Duration::from_secs(10), |d| {
         d["environments"][0]["verdict"] == "phantom"
     });
     assert_eq!(d["environments"][0]["verdict"], "phantom", "{d:#}");
     assert_ne!(d["overall"], "alert", "{d:#}");
-    let r = t
-        .invoke(
-            "report",
-            json!({"project": "shop", "environment": "production"}),
-        )
-        .expect("report");
+    let r = report();
     assert_eq!(
         (&r["muted"], &r["project_muted"]),
         (&json!(true), &json!(false))
@@ -472,12 +474,7 @@ fn muting_from_the_window_edits_the_file_in_place_and_the_tray_stops_alerting() 
         json!({"project": "shop", "environment": null, "mute": true}),
     )
     .expect("mute project");
-    let r = t
-        .invoke(
-            "report",
-            json!({"project": "shop", "environment": "production"}),
-        )
-        .expect("report");
+    let r = report();
     assert_eq!(
         (&r["muted"], &r["project_muted"]),
         (&json!(true), &json!(true))
